@@ -1,0 +1,53 @@
+//! The admin REST API under `/admin/realms/{realm}`, with Keycloak's paths and JSON
+//! representations so that existing admin scripts keep working.
+//!
+//! Every call needs a bearer access token of a client whose service account administers the
+//! realm; a `master` realm administrator administers every realm.
+
+mod auth;
+mod clients;
+mod error;
+mod realms;
+mod users;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use sesame_actions::Actions;
+
+pub use error::AdminError;
+
+/// The admin API of every realm.
+pub fn router(actions: Arc<Actions>) -> Router {
+    Router::new()
+        .route(
+            "/admin/realms/{realm}",
+            get(realms::get_realm).put(realms::put_realm),
+        )
+        .route(
+            "/admin/realms/{realm}/users",
+            get(users::get_users).post(users::post_user),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}",
+            get(users::get_user)
+                .put(users::put_user)
+                .delete(users::delete_user),
+        )
+        .route(
+            "/admin/realms/{realm}/clients",
+            get(clients::get_clients).post(clients::post_client),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}",
+            get(clients::get_client)
+                .put(clients::put_client)
+                .delete(clients::delete_client),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/client-secret",
+            axum::routing::post(clients::post_client_secret),
+        )
+        .with_state(actions)
+}

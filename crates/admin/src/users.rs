@@ -1,0 +1,431 @@
+//! `/admin/realms/{realm}/users`: Keycloak's user representation.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use sesame_actions::{Actions, PasswordError};
+use sesame_domain::{RequiredAction, Secret, User, normalize_password};
+
+use crate::AdminError;
+use crate::auth::authorize;
+use crate::error::parse_json;
+
+/// Keycloak's `UserRepresentation`, for the fields Sésame has.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct UserRepresentation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    username: Option<String>,
+    email: Option<String>,
+    email_verified: Option<bool>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_timestamp: Option<i64>,
+    required_actions: Option<Vec<String>>,
+    #[serde(skip_serializing)]
+    credentials: Option<Vec<CredentialRepresentation>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attributes: Option<serde_json::Value>,
+}
+
+/// Keycloak's `CredentialRepresentation`, for setting a password.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CredentialRepresentation {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    value: Option<Secret>,
+    #[serde(default)]
+    temporary: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct UserQuery {
+    search: Option<String>,
+    email: Option<String>,
+    username: Option<String>,
+    exact: Option<bool>,
+    first: Option<i64>,
+    max: Option<i64>,
+}
+
+/// `POST /admin/realms/{realm}/users`: 201 with the new user's URL in `Location`.
+pub(crate) async fn post_user(
+    State(actions): State<Arc<Actions>>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AdminError> {
+    let provider = &actions.provider;
+    let (admin, settings) = authorize(provider, &headers, &realm).await?;
+    let representation: UserRepresentation = parse_json(&body)?;
+
+    let username = representation
+        .username
+        .as_deref()
+        .or(representation.email.as_deref())
+        .map(str::trim)
+        .filter(|username| !username.is_empty())
+        .ok_or_else(|| AdminError::BadRequest("username is required".to_owned()))?;
+    let mut user = User {
+        id: sesame_oidc::new_id(),
+        realm: realm.clone(),
+        username: check_username(username)?,
+        email: None,
+        email_verified: representation.email_verified.unwrap_or(false),
+        first_name: None,
+        last_name: None,
+        enabled: representation.enabled.unwrap_or(true),
+        locale: None,
+        created_at: provider.clock.now(),
+    };
+    apply_profile(&mut user, &representation)?;
+    let mut required = parse_required_actions(representation.required_actions.as_deref())?;
+    let password = new_password(
+        &actions,
+        &settings,
+        &user,
+        representation.credentials.as_deref(),
+        &mut required,
+    )
+    .await?;
+
+    let (row, user_id) = (user.clone(), user.id.clone());
+    let now = provider.clock.now();
+    provider
+        .db
+        .run(move |conn| {
+            sesame_store::in_transaction(conn, |conn| {
+                sesame_store::insert_user(conn, &row)?;
+                if let Some(hash) = &password {
+                    sesame_store::set_password(conn, &row.id, &sesame_oidc::new_id(), hash, now)?;
+                }
+                sesame_store::set_required_actions(conn, &row.id, &required)
+            })
+        })
+        .await
+        .map_err(|err| match err {
+            sesame_store::StoreError::Conflict(_) => {
+                AdminError::Conflict("User exists with same username or email".to_owned())
+            }
+            other => AdminError::from(other),
+        })?;
+    tracing::info!(realm, user_id, admin = %admin.client_id, admin_realm = %admin.realm, "user created");
+
+    let location = format!(
+        "{}/admin/realms/{realm}/users/{user_id}",
+        provider.public_url
+    );
+    let mut response = StatusCode::CREATED.into_response();
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// `GET /admin/realms/{realm}/users`: search by `email`, `username` or `search`, a page at a
+/// time with `first` and `max`.
+pub(crate) async fn get_users(
+    State(actions): State<Arc<Actions>>,
+    Path(realm): Path<String>,
+    Query(query): Query<UserQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<UserRepresentation>>, AdminError> {
+    let provider = &actions.provider;
+    authorize(provider, &headers, &realm).await?;
+    let exact = query.exact.unwrap_or(false) || query.email.is_some() && query.exact.is_none();
+    let term = query
+        .email
+        .clone()
+        .or(query.username.clone())
+        .or(query.search.clone());
+    let (first, max) = (query.first.unwrap_or(0), query.max.unwrap_or(100));
+    let realm_name = realm.clone();
+    let users = provider
+        .db
+        .run(move |conn| {
+            let users = sesame_store::list_users(conn, &realm_name, term.as_deref(), first, max)?;
+            let users = users.into_iter().filter(|user| {
+                let matches = |field: Option<&str>, wanted: Option<&String>| match (field, wanted) {
+                    (_, None) => true,
+                    (Some(field), Some(wanted)) if exact => field.eq_ignore_ascii_case(wanted),
+                    (Some(field), Some(wanted)) => {
+                        field.to_lowercase().contains(&wanted.to_lowercase())
+                    }
+                    (None, Some(_)) => false,
+                };
+                matches(user.email.as_deref(), query.email.as_ref())
+                    && matches(Some(&user.username), query.username.as_ref())
+            });
+            let mut representations = Vec::new();
+            for user in users {
+                let actions = sesame_store::list_required_actions(conn, &user.id)?;
+                representations.push(represent(&user, &actions));
+            }
+            Ok(representations)
+        })
+        .await?;
+    Ok(Json(users))
+}
+
+/// `GET /admin/realms/{realm}/users/{id}`.
+pub(crate) async fn get_user(
+    State(actions): State<Arc<Actions>>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<UserRepresentation>, AdminError> {
+    let provider = &actions.provider;
+    authorize(provider, &headers, &realm).await?;
+    let user = provider
+        .db
+        .run(move |conn| {
+            let Some(user) = sesame_store::find_user(conn, &realm, &id)? else {
+                return Ok(None);
+            };
+            let actions = sesame_store::list_required_actions(conn, &user.id)?;
+            Ok(Some(represent(&user, &actions)))
+        })
+        .await?;
+    user.map(Json).ok_or(AdminError::NotFound("user"))
+}
+
+/// `PUT /admin/realms/{realm}/users/{id}`: changes the fields present in the body.
+pub(crate) async fn put_user(
+    State(actions): State<Arc<Actions>>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, AdminError> {
+    let provider = &actions.provider;
+    let (admin, settings) = authorize(provider, &headers, &realm).await?;
+    let representation: UserRepresentation = parse_json(&body)?;
+    let (realm_name, user_id) = (realm.clone(), id.clone());
+    let mut user = provider
+        .db
+        .run(move |conn| sesame_store::find_user(conn, &realm_name, &user_id))
+        .await?
+        .ok_or(AdminError::NotFound("user"))?;
+    if let Some(username) = representation.username.as_deref() {
+        user.username = check_username(username)?;
+    }
+    if let Some(enabled) = representation.enabled {
+        user.enabled = enabled;
+    }
+    if let Some(verified) = representation.email_verified {
+        user.email_verified = verified;
+    }
+    apply_profile(&mut user, &representation)?;
+    let mut required = match representation.required_actions.as_deref() {
+        Some(aliases) => Some(parse_required_actions(Some(aliases))?),
+        None => None,
+    };
+    let mut extra = Vec::new();
+    let password = new_password(
+        &actions,
+        &settings,
+        &user,
+        representation.credentials.as_deref(),
+        &mut extra,
+    )
+    .await?;
+    if !extra.is_empty() {
+        required.get_or_insert_with(Vec::new).extend(extra);
+    }
+    let now = provider.clock.now();
+    let row = user.clone();
+    provider
+        .db
+        .run(move |conn| {
+            sesame_store::in_transaction(conn, |conn| {
+                sesame_store::update_user(conn, &row)?;
+                if let Some(hash) = &password {
+                    sesame_store::set_password(conn, &row.id, &sesame_oidc::new_id(), hash, now)?;
+                }
+                if let Some(required) = &required {
+                    sesame_store::set_required_actions(conn, &row.id, required)?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    tracing::info!(realm, user_id = %id, admin = %admin.client_id, "user updated");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /admin/realms/{realm}/users/{id}`.
+pub(crate) async fn delete_user(
+    State(actions): State<Arc<Actions>>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<StatusCode, AdminError> {
+    let provider = &actions.provider;
+    let (admin, _) = authorize(provider, &headers, &realm).await?;
+    let (realm_name, user_id) = (realm.clone(), id.clone());
+    provider
+        .db
+        .run(move |conn| sesame_store::delete_user(conn, &realm_name, &user_id))
+        .await
+        .map_err(|err| match err {
+            sesame_store::StoreError::NotFound => AdminError::NotFound("user"),
+            other => AdminError::from(other),
+        })?;
+    tracing::info!(realm, user_id = %id, admin = %admin.client_id, "user deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn represent(user: &User, actions: &[RequiredAction]) -> UserRepresentation {
+    UserRepresentation {
+        id: Some(user.id.clone()),
+        username: Some(user.username.clone()),
+        email: user.email.clone(),
+        email_verified: Some(user.email_verified),
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        enabled: Some(user.enabled),
+        created_timestamp: Some(user.created_at * 1000),
+        required_actions: Some(
+            actions
+                .iter()
+                .map(|action| action.alias().to_owned())
+                .collect(),
+        ),
+        credentials: None,
+        attributes: user
+            .locale
+            .as_ref()
+            .map(|locale| serde_json::json!({ "locale": [locale] })),
+    }
+}
+
+fn apply_profile(user: &mut User, representation: &UserRepresentation) -> Result<(), AdminError> {
+    if let Some(email) = representation.email.as_deref() {
+        let email = email.trim();
+        user.email = if email.is_empty() {
+            None
+        } else {
+            Some(check_email(email)?)
+        };
+    }
+    let clean = |name: &str| Some(name.trim().to_owned()).filter(|name| !name.is_empty());
+    if let Some(first_name) = representation.first_name.as_deref() {
+        user.first_name = clean(first_name);
+    }
+    if let Some(last_name) = representation.last_name.as_deref() {
+        user.last_name = clean(last_name);
+    }
+    for name in [&user.first_name, &user.last_name].into_iter().flatten() {
+        if name.chars().count() > 255 || name.chars().any(char::is_control) {
+            return Err(AdminError::BadRequest(
+                "names must be at most 255 printable characters".to_owned(),
+            ));
+        }
+    }
+    let locale = representation
+        .attributes
+        .as_ref()
+        .and_then(|attributes| attributes.get("locale"))
+        .and_then(|locale| locale.get(0).or(Some(locale)))
+        .and_then(serde_json::Value::as_str);
+    if let Some(locale) = locale {
+        user.locale = Some(locale.to_owned());
+    }
+    Ok(())
+}
+
+fn check_username(username: &str) -> Result<String, AdminError> {
+    let username = username.trim().to_lowercase();
+    if username.is_empty()
+        || username.chars().count() > 255
+        || username
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(AdminError::BadRequest(
+            "username must be 1 to 255 characters without spaces".to_owned(),
+        ));
+    }
+    Ok(username)
+}
+
+fn check_email(email: &str) -> Result<String, AdminError> {
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(email.to_lowercase())
+    } else {
+        Err(AdminError::BadRequest(
+            "email is not a valid address".to_owned(),
+        ))
+    }
+}
+
+fn parse_required_actions(aliases: Option<&[String]>) -> Result<Vec<RequiredAction>, AdminError> {
+    aliases
+        .unwrap_or_default()
+        .iter()
+        .map(|alias| {
+            RequiredAction::from_alias(alias)
+                .ok_or_else(|| AdminError::BadRequest(format!("unknown required action {alias}")))
+        })
+        .collect()
+}
+
+/// Hashes the password of a `credentials` list after checking it against the realm's policy;
+/// a temporary password adds UPDATE_PASSWORD to the required actions.
+async fn new_password(
+    actions: &Actions,
+    settings: &sesame_domain::RealmSettings,
+    user: &User,
+    credentials: Option<&[CredentialRepresentation]>,
+    required: &mut Vec<RequiredAction>,
+) -> Result<Option<String>, AdminError> {
+    let Some(credential) = credentials.unwrap_or_default().iter().find(|credential| {
+        credential
+            .kind
+            .as_deref()
+            .is_none_or(|kind| kind == "password")
+    }) else {
+        return Ok(None);
+    };
+    let password = credential
+        .value
+        .as_ref()
+        .ok_or_else(|| AdminError::BadRequest("credential value is required".to_owned()))?;
+    let normalized = normalize_password(password.expose());
+    if let Err(rule) =
+        settings
+            .password_policy()
+            .check(&normalized, &user.username, user.email.as_deref())
+    {
+        return Err(AdminError::BadRequest(format!(
+            "password policy not met: {}",
+            rule.message_key()
+        )));
+    }
+    let hash = actions
+        .passwords
+        .hash(password)
+        .await
+        .map_err(|err| match err {
+            PasswordError::Busy => AdminError::Busy,
+            PasswordError::Hashing(cause) => {
+                tracing::error!(cause, "password hashing failed");
+                AdminError::Internal
+            }
+        })?;
+    if credential.temporary {
+        required.push(RequiredAction::UpdatePassword);
+    }
+    Ok(Some(hash))
+}

@@ -1,0 +1,375 @@
+//! Renders the login pages of Sésame from a Tera theme and localised message bundles.
+//!
+//! [`Ui`] holds the base theme compiled into the binary (templates under `login/`, message
+//! bundles, static resources), optionally with some files replaced from an operator's theme
+//! directory. It renders a page from a template name, a locale and a JSON context, picks a locale
+//! for a request, formats messages built outside templates and hands out static resources.
+//!
+//! This crate only displays: which page comes next, which error to show and which URLs are safe
+//! to link to are decided by the callers. Pages follow a strict Content-Security-Policy
+//! (`script-src 'self'; style-src 'self'`): templates load their script and stylesheet from
+//! [`RESOURCES_URL_PREFIX`] and contain no inline script or style. Serving those resources, and
+//! reading the locale cookie and headers, is left to the HTTP layer.
+//!
+//! Every template receives, besides the caller's context:
+//! - `locale`: the locale the page is rendered in (`"fr"`, `"en"`);
+//! - `msg`: the whole message bundle of that locale, so templates write `{{ msg.loginTitle }}`,
+//!   or `{{ msg[error] }}` for a message key passed in the context;
+//! - `resources`: [`RESOURCES_URL_PREFIX`], so templates write `{{ resources }}/css/login.css`.
+//!
+//! URLs in `href` and `action` go through the `checked_url` filter, which fails the render for
+//! anything but `http(s)://…` and same-site paths.
+
+mod bundle;
+mod filters;
+mod locale;
+mod theme;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use tera::Tera;
+
+use crate::bundle::Messages;
+
+/// URL prefix under which the static resources are served: `/resources/{path}`.
+///
+/// Templates receive it as `resources`; the server must route `{RESOURCES_URL_PREFIX}/{path}` to
+/// [`Ui::resource`].
+pub const RESOURCES_URL_PREFIX: &str = "/resources";
+
+/// Locale used when a requested locale has no bundle.
+pub const DEFAULT_LOCALE: &str = "fr";
+
+/// Folder of the templates this crate renders, inside the theme.
+const TEMPLATE_FOLDER: &str = "login";
+
+/// The login-page renderer: Tera templates, message bundles and static resources of one theme.
+///
+/// Build it once at start-up with [`Ui::load`] and share it (it is `Send + Sync`); rendering
+/// does not touch the file system.
+pub struct Ui {
+    tera: Tera,
+    /// Messages by locale; always holds [`DEFAULT_LOCALE`].
+    bundles: BTreeMap<String, Messages>,
+    /// The keys of `bundles`, sorted, for locale matching.
+    locales: Vec<String>,
+    resources: BTreeMap<String, Resource>,
+}
+
+/// Why the theme could not be loaded or a page could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum UiError {
+    /// The theme has no template of that name (the name includes the `login/` folder).
+    #[error("no template named {0}")]
+    TemplateMissing(String),
+    /// A template of the theme could not be parsed, or extends a template that does not exist.
+    #[error("invalid template: {0}")]
+    TemplateInvalid(String),
+    /// Rendering failed: a variable the template needs is missing from the context, a URL was
+    /// refused by `checked_url`, and so on. The text includes Tera's chain of causes.
+    #[error("rendering failed: {0}")]
+    Render(String),
+    /// The render context was not a JSON object.
+    #[error("the render context must be a JSON object")]
+    ContextNotObject,
+    /// A message bundle could not be parsed, or its keys differ from the other bundles'.
+    #[error("invalid message bundle: {0}")]
+    Bundle(String),
+    /// The override directory, or a file in it, exists but could not be read.
+    #[error("cannot read theme override {path}: {reason}")]
+    OverrideUnreadable {
+        /// The file or directory that could not be read.
+        path: String,
+        /// Why, as the operating system or the decoder put it.
+        reason: String,
+    },
+}
+
+struct Resource {
+    bytes: Cow<'static, [u8]>,
+    content_type: &'static str,
+}
+
+impl Ui {
+    /// Loads the embedded base theme, replacing with the files of `override_dir` those that
+    /// exist there under the same relative path.
+    ///
+    /// The override directory mirrors `themes/`: `<dir>/base/login/login.html`,
+    /// `<dir>/base/messages/messages_fr.toml`, `<dir>/base/resources/css/login.css`. A bundle
+    /// replaced there must still hold every key of the embedded one (the code and the other
+    /// templates use them), and all bundles must have the same keys; both are checked here so
+    /// that a broken theme stops the start-up rather than a page.
+    ///
+    /// # Errors
+    ///
+    /// [`UiError::OverrideUnreadable`] if the directory or one of its files cannot be read,
+    /// [`UiError::TemplateInvalid`] if a template does not parse, [`UiError::Bundle`] if a
+    /// bundle does not parse or the bundles' keys differ.
+    pub fn load(override_dir: Option<&Path>) -> Result<Ui, UiError> {
+        if let Some(dir) = override_dir {
+            theme::check_override_dir(dir)?;
+        }
+
+        let tera = load_templates(override_dir)?;
+        let bundles = load_bundles(override_dir)?;
+        let resources = load_resources(override_dir)?;
+
+        if let Some(dir) = override_dir {
+            tracing::info!(dir = %dir.display(), "login theme loaded with overrides");
+        }
+        let locales = bundles.keys().cloned().collect();
+        Ok(Ui {
+            tera,
+            bundles,
+            locales,
+            resources,
+        })
+    }
+
+    /// Renders the template `login/<template>` (for example `"login.html"`) in `locale`.
+    ///
+    /// An unknown `locale` falls back to its primary language ("fr-CA" to "fr"), then to
+    /// [`DEFAULT_LOCALE`]. The context must be a JSON object; `locale`, `msg` and `resources`
+    /// are added to it (see the crate documentation) and win over keys of the same name.
+    /// HTML escaping is on for every `.html` template.
+    ///
+    /// # Errors
+    ///
+    /// [`UiError::TemplateMissing`] for an unknown template, [`UiError::ContextNotObject`] if
+    /// `context` is not an object, [`UiError::Render`] if the template fails (a variable it
+    /// needs is missing, a URL is refused by `checked_url`).
+    pub fn render(
+        &self,
+        template: &str,
+        locale: &str,
+        context: &serde_json::Value,
+    ) -> Result<String, UiError> {
+        let name = format!("{TEMPLATE_FOLDER}/{template}");
+        if !self.tera.get_template_names().any(|known| known == name) {
+            return Err(UiError::TemplateMissing(name));
+        }
+        if !context.is_object() {
+            return Err(UiError::ContextNotObject);
+        }
+
+        let (locale, messages) = self.bundle(locale);
+        let mut tera_context =
+            tera::Context::from_value(context.clone()).map_err(|err| render_error(&err))?;
+        tera_context.insert("locale", locale);
+        tera_context.insert("msg", messages);
+        tera_context.insert("resources", RESOURCES_URL_PREFIX);
+
+        self.tera
+            .render(&name, &tera_context)
+            .map_err(|err| render_error(&err))
+    }
+
+    /// The message `key` in `locale`, with `{0}`, `{1}`… replaced by `params`, for texts built
+    /// outside templates (mail subjects, headers).
+    ///
+    /// The locale falls back as in [`Ui::render`]. An unknown key is returned as is (and logged),
+    /// so that a missing text shows up on screen instead of failing a request.
+    #[must_use]
+    pub fn message(&self, locale: &str, key: &str, params: &[&str]) -> String {
+        let (locale, messages) = self.bundle(locale);
+        match messages.get(key) {
+            Some(text) => bundle::format_message(text, params),
+            None => {
+                tracing::warn!(locale, key, "message key missing from bundle");
+                key.to_owned()
+            }
+        }
+    }
+
+    /// The static resource at `path` (for example `"css/login.css"`), with its `Content-Type`.
+    #[must_use]
+    pub fn resource(&self, path: &str) -> Option<(&[u8], &'static str)> {
+        self.resources
+            .get(path)
+            .map(|resource| (resource.bytes.as_ref(), resource.content_type))
+    }
+
+    /// The locales that have a message bundle, sorted (`["en", "fr"]`).
+    #[must_use]
+    pub fn locales(&self) -> Vec<String> {
+        self.locales.clone()
+    }
+
+    /// Picks the locale of a page among the realm's `supported` locales that have a bundle.
+    ///
+    /// In order: the first match in `ui_locales` (the space-separated OpenID Connect request
+    /// parameter), the `cookie` value (the user's earlier choice), the `accept_language` header
+    /// by decreasing weight, then `default`. A tag matches exactly or by its primary language
+    /// ("fr-FR" gives "fr"), ignoring case. If `default` is not usable either, the result is
+    /// [`DEFAULT_LOCALE`] or, failing that, the first usable locale. If none of `supported`
+    /// has a bundle (a misconfigured realm), every bundled locale is usable.
+    #[must_use]
+    pub fn negotiate_locale(
+        &self,
+        ui_locales: Option<&str>,
+        cookie: Option<&str>,
+        accept_language: Option<&str>,
+        supported: &[String],
+        default: &str,
+    ) -> String {
+        let usable: Vec<String> = self
+            .locales
+            .iter()
+            .filter(|locale| {
+                supported
+                    .iter()
+                    .any(|wanted| wanted.eq_ignore_ascii_case(locale))
+            })
+            .cloned()
+            .collect();
+        let candidates = if usable.is_empty() {
+            &self.locales
+        } else {
+            &usable
+        };
+
+        let fallback = locale::match_tag(default, candidates)
+            .or_else(|| locale::match_tag(DEFAULT_LOCALE, candidates))
+            .or_else(|| candidates.first().cloned())
+            .unwrap_or_else(|| DEFAULT_LOCALE.to_owned());
+
+        locale::negotiate(ui_locales, cookie, accept_language, candidates, &fallback)
+    }
+
+    /// The bundle to use for a requested locale, with the locale it belongs to.
+    fn bundle(&self, requested: &str) -> (&str, &Messages) {
+        static NO_MESSAGES: Messages = Messages::new();
+
+        let locale = locale::match_tag(requested, &self.locales);
+        let locale = locale.as_deref().unwrap_or(DEFAULT_LOCALE);
+        match self.bundles.get_key_value(locale) {
+            Some((locale, messages)) => (locale.as_str(), messages),
+            // `load` refuses a theme without the default bundle; this keeps rendering
+            // panic-free all the same.
+            None => (DEFAULT_LOCALE, &NO_MESSAGES),
+        }
+    }
+}
+
+impl fmt::Debug for Ui {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Ui")
+            .field(
+                "templates",
+                &self.tera.get_template_names().collect::<Vec<_>>(),
+            )
+            .field("locales", &self.locales)
+            .field("resources", &self.resources.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+fn load_templates(override_dir: Option<&Path>) -> Result<Tera, UiError> {
+    let mut templates = Vec::with_capacity(theme::TEMPLATES.len());
+    for &(name, embedded) in theme::TEMPLATES {
+        let text = match override_dir {
+            Some(dir) => theme::read_text_override(dir, &theme::template_path(name))?,
+            None => None,
+        };
+        templates.push((name, text.unwrap_or_else(|| embedded.to_owned())));
+    }
+
+    // `Tera::default` keeps autoescaping on for `.html`, the only safe setting for these pages.
+    let mut tera = Tera::default();
+    tera.register_filter(filters::CHECKED_URL, filters::checked_url);
+    tera.add_raw_templates(templates)
+        .map_err(|err| UiError::TemplateInvalid(error_chain(&err)))?;
+    Ok(tera)
+}
+
+fn load_bundles(override_dir: Option<&Path>) -> Result<BTreeMap<String, Messages>, UiError> {
+    let mut bundles = BTreeMap::new();
+    for &(locale, embedded) in theme::BUNDLES {
+        let file = theme::bundle_path(locale);
+        let parse = |text: &str| {
+            bundle::parse_bundle(text).map_err(|err| UiError::Bundle(format!("{file}: {err}")))
+        };
+
+        let embedded_messages = parse(embedded)?;
+        let overriding = match override_dir {
+            Some(dir) => theme::read_text_override(dir, &file)?,
+            None => None,
+        };
+        let messages = match overriding {
+            Some(text) => {
+                let messages = parse(&text)?;
+                let missing = bundle::key_differences(&embedded_messages, &messages).only_in_first;
+                if !missing.is_empty() {
+                    return Err(UiError::Bundle(format!(
+                        "{file} in the override directory lacks keys: {}",
+                        missing.join(", ")
+                    )));
+                }
+                messages
+            }
+            None => embedded_messages,
+        };
+        bundles.insert(locale.to_owned(), messages);
+    }
+
+    let Some(reference) = bundles.get(DEFAULT_LOCALE) else {
+        return Err(UiError::Bundle(format!(
+            "no bundle for the default locale {DEFAULT_LOCALE}"
+        )));
+    };
+    for (locale, messages) in &bundles {
+        let differences = bundle::key_differences(reference, messages);
+        if !differences.is_empty() {
+            return Err(UiError::Bundle(format!(
+                "{} and {} have different keys; only in the first: [{}]; only in the second: [{}]",
+                theme::bundle_path(DEFAULT_LOCALE),
+                theme::bundle_path(locale),
+                differences.only_in_first.join(", "),
+                differences.only_in_second.join(", "),
+            )));
+        }
+    }
+
+    Ok(bundles)
+}
+
+fn load_resources(override_dir: Option<&Path>) -> Result<BTreeMap<String, Resource>, UiError> {
+    let mut resources = BTreeMap::new();
+    for &(path, embedded) in theme::RESOURCES {
+        let overriding = match override_dir {
+            Some(dir) => theme::read_override(dir, &theme::resource_path(path))?,
+            None => None,
+        };
+        let bytes = overriding.map_or(Cow::Borrowed(embedded), Cow::Owned);
+        let resource = Resource {
+            bytes,
+            content_type: theme::content_type(path),
+        };
+        resources.insert(path.to_owned(), resource);
+    }
+    Ok(resources)
+}
+
+fn render_error(err: &tera::Error) -> UiError {
+    UiError::Render(error_chain(err))
+}
+
+/// Tera's top-level message only names the template; the cause (missing variable, refused URL)
+/// is in the chain of sources.
+fn error_chain(err: &tera::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests;

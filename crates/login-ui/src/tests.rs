@@ -1,0 +1,1155 @@
+//! Tests of the renderer, the bundles and the theme files.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{Value, json};
+
+use crate::bundle::{self, BundleParseError, KeyDifferences, Messages};
+use crate::{Ui, UiError, filters, theme};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+fn ui() -> Ui {
+    Ui::load(None).expect("the embedded theme loads")
+}
+
+fn render(ui: &Ui, template: &str, locale: &str, context: &Value) -> String {
+    match ui.render(template, locale, context) {
+        Ok(html) => html,
+        Err(err) => panic!("{template} in {locale} failed to render: {err}"),
+    }
+}
+
+/// A context for each page, with every optional field set.
+fn sample_contexts() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "login.html",
+            json!({
+                "realm_name": "Smart OA",
+                "action_url": "/realms/smart-oa/login-actions/authenticate?session_code=abc",
+                "csrf_token": "csrf-123",
+                "username": "",
+                "error": "invalidUserMessage",
+                "info": "loginTimeout",
+                "forgot_password_url": "/realms/smart-oa/login-actions/reset-credentials",
+            }),
+        ),
+        (
+            "error.html",
+            json!({
+                "realm_name": "Smart OA",
+                "title": "errorTitle",
+                "message": "unknownClientMessage",
+                "back_url": "https://portal.example/",
+            }),
+        ),
+        (
+            "form_post.html",
+            json!({
+                "redirect_uri": "https://portal.example/callback",
+                "fields": [{"name": "code", "value": "abc"}, {"name": "state", "value": "xyz"}],
+            }),
+        ),
+        (
+            "logout_confirm.html",
+            json!({
+                "realm_name": "Smart OA",
+                "action_url": "/realms/smart-oa/protocol/openid-connect/logout/confirm",
+                "csrf_token": "csrf-123",
+                "fields": [{"name": "state", "value": "xyz"}],
+                "back_url": "https://portal.example/",
+            }),
+        ),
+        (
+            "logged_out.html",
+            json!({"realm_name": "Smart OA", "back_url": "https://portal.example/"}),
+        ),
+        (
+            "info.html",
+            json!({
+                "realm_name": "Smart OA",
+                "title": "accountUpdatedTitle",
+                "message": "loggedOutMessage",
+                "link_url": "https://portal.example/",
+                "link_text": "clickHereToLogIn",
+            }),
+        ),
+    ]
+}
+
+/// Undoes Tera's HTML escaping, so that tests can look for the texts as a user reads them.
+fn decode_entities(html: &str) -> String {
+    html.replace("&#x27;", "'")
+        .replace("&#x2F;", "/")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// Every visible `<input>` must have a `<label for=...>` naming its id.
+fn assert_inputs_labelled(page: &str, html: &str) {
+    for input in html.split("<input ").skip(1) {
+        let tag = input.split('>').next().unwrap_or_default();
+        if tag.contains(r#"type="hidden""#) {
+            continue;
+        }
+        let id = tag
+            .split(r#"id=""#)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("{page}: input without id: <input {tag}>"));
+        assert!(
+            html.contains(&format!(r#"<label for="{id}">"#)),
+            "{page}: input {id} has no label"
+        );
+    }
+}
+
+/// What a strict Content-Security-Policy (`script-src 'self'; style-src 'self'`) would block.
+fn csp_violations(markup: &str) -> Vec<&'static str> {
+    let lower = markup.to_ascii_lowercase();
+    let mut violations = Vec::new();
+
+    if lower.contains("<style") {
+        violations.push("<style> element");
+    }
+    if lower.contains("style=") {
+        violations.push("style attribute");
+    }
+    let has_event_handler = lower.split(" on").skip(1).any(|rest| {
+        let name_length = rest
+            .find(|character: char| !character.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
+        let after_name = rest.get(name_length..).unwrap_or_default();
+        name_length > 0 && after_name.trim_start().starts_with('=')
+    });
+    if has_event_handler {
+        violations.push("event handler attribute");
+    }
+    let has_inline_script = lower.split("<script").skip(1).any(|script| {
+        let tag = script.split('>').next().unwrap_or_default();
+        !tag.contains("src=") || !script.contains("></script>")
+    });
+    if has_inline_script {
+        violations.push("inline script");
+    }
+
+    violations
+}
+
+/// Compares whole documents and prints both on failure.
+fn assert_same_document(actual: &str, expected: &str) {
+    assert!(
+        actual == expected,
+        "documents differ\n--- expected\n{expected}\n--- actual\n{actual}\n---"
+    );
+}
+
+/// A fresh directory under the system temporary directory, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(purpose: &str) -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let unique = format!(
+            "sesame-login-ui-{purpose}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = std::env::temp_dir().join(unique);
+        // A leftover from a killed run with the same process id would mix files in.
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("temporary directory is writable");
+        TempDir(path)
+    }
+
+    fn write(&self, relative: &str, contents: &str) {
+        let path = relative
+            .split('/')
+            .fold(self.0.clone(), |path, part| path.join(part));
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("temporary directory is writable");
+        }
+        std::fs::write(&path, contents).expect("temporary file is writable");
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn embedded_bundle(locale: &str) -> Messages {
+    let text = theme::BUNDLES
+        .iter()
+        .find(|(name, _)| *name == locale)
+        .map(|(_, text)| *text)
+        .unwrap_or_else(|| panic!("no embedded bundle {locale}"));
+    bundle::parse_bundle(text).expect("embedded bundle parses")
+}
+
+fn messages(pairs: &[(&str, &str)]) -> Messages {
+    pairs
+        .iter()
+        .map(|(key, text)| ((*key).to_owned(), (*text).to_owned()))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pages
+
+#[test]
+fn every_template_renders_in_both_locales() {
+    let ui = ui();
+
+    for (template, context) in sample_contexts() {
+        for locale in ["fr", "en"] {
+            let html = render(&ui, template, locale, &context);
+
+            assert!(html.starts_with("<!DOCTYPE html>"), "{template}: {html}");
+            assert!(
+                html.contains(&format!(r#"<html lang="{locale}">"#)),
+                "{template}"
+            );
+            assert_eq!(html.matches("<h1").count(), 1, "{template}: exactly one h1");
+            assert!(html.contains("<title>"), "{template}");
+            assert!(html.contains("<main"), "{template}");
+            assert!(
+                html.contains(r#"href="&#x2F;resources/css/login.css""#),
+                "{template} links the stylesheet"
+            );
+            assert_inputs_labelled(template, &html);
+        }
+    }
+}
+
+#[test]
+fn every_page_shows_the_realm_name_when_given() {
+    let ui = ui();
+
+    for (template, context) in sample_contexts() {
+        if context.get("realm_name").is_none() {
+            continue;
+        }
+        let html = render(&ui, template, "fr", &context);
+        assert!(
+            html.contains(r#"<p class="realm-name">Smart OA</p>"#),
+            "{template}"
+        );
+        assert!(
+            html.contains("<title>") && html.contains(" – Smart OA</title>"),
+            "{template}"
+        );
+    }
+}
+
+#[test]
+fn pages_render_without_their_optional_fields() {
+    let ui = ui();
+    let minimal = [
+        (
+            "login.html",
+            json!({"realm_name": "Smart OA", "action_url": "/login", "csrf_token": "t"}),
+        ),
+        ("error.html", json!({})),
+        (
+            "form_post.html",
+            json!({"redirect_uri": "https://portal.example/cb"}),
+        ),
+        (
+            "logout_confirm.html",
+            json!({"action_url": "/logout", "csrf_token": "t"}),
+        ),
+        ("logged_out.html", json!({})),
+        ("info.html", json!({"title": "accountUpdatedTitle"})),
+    ];
+
+    for (template, context) in minimal {
+        let html = render(&ui, template, "fr", &context);
+        assert!(
+            !html.contains("<a "),
+            "{template} has no link without its URL"
+        );
+        if context.get("realm_name").is_none() {
+            assert!(
+                !html.contains("realm-name"),
+                "{template} shows an empty realm name"
+            );
+        }
+    }
+}
+
+#[test]
+fn login_page_shows_the_labels_of_the_guide_in_french() {
+    let ui = ui();
+    let context = &sample_contexts()[0].1;
+
+    let html = render(&ui, "login.html", "fr", context);
+    let text = decode_entities(&html);
+
+    assert!(html.contains(r#"<html lang="fr">"#));
+    for expected in [
+        "<title>Connectez-vous à votre compte – Smart OA</title>",
+        "<h1>Connectez-vous à votre compte</h1>",
+        r#"<label for="username">Nom d'utilisateur ou courriel</label>"#,
+        r#"<label for="password">Mot de passe</label>"#,
+        ">Mot de passe oublié ?</a>",
+        ">Connexion</button>",
+        "<p>Le temps imparti pour la connexion est écoulé. \
+         Le processus de connexion redémarre depuis le début.</p>",
+        "<p>Nom d'utilisateur ou mot de passe invalide.</p>",
+        r#"<input type="hidden" name="csrf_token" value="csrf-123">"#,
+        r#"action="/realms/smart-oa/login-actions/authenticate?session_code=abc""#,
+        r#"href="/realms/smart-oa/login-actions/reset-credentials""#,
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+}
+
+#[test]
+fn login_form_fields_have_the_expected_attributes() {
+    let ui = ui();
+    let context = json!({
+        "realm_name": "Smart OA",
+        "action_url": "/login",
+        "csrf_token": "t",
+        "username": "jeanne@example.fr",
+        "error": "invalidUserMessage",
+    });
+
+    let html = decode_entities(&render(&ui, "login.html", "fr", &context));
+
+    let username = concat!(
+        r#"<input id="username" name="username" type="text" value="jeanne@example.fr" "#,
+        r#"autocomplete="username" autocapitalize="none" spellcheck="false" required "#,
+        r#"aria-invalid="true" aria-describedby="login-error">"#,
+    );
+    let password = concat!(
+        r#"<input id="password" name="password" type="password" "#,
+        r#"autocomplete="current-password" required autofocus "#,
+        r#"aria-invalid="true" aria-describedby="login-error">"#,
+    );
+    assert!(html.contains(username), "{html}");
+    assert!(html.contains(password), "{html}");
+    assert!(html.contains(r#"<div id="login-error" class="alert alert-error" role="alert">"#));
+    assert!(html.contains(r#"<form id="login-form" class="form" action="/login" method="post">"#));
+}
+
+#[test]
+fn login_page_without_error_marks_no_field_invalid() {
+    let ui = ui();
+    let context = json!({"realm_name": "Smart OA", "action_url": "/login", "csrf_token": "t"});
+
+    let html = render(&ui, "login.html", "fr", &context);
+
+    assert!(!html.contains("aria-invalid"));
+    assert!(!html.contains("aria-describedby"));
+    assert!(!html.contains("alert"));
+    assert!(
+        !html.contains("<a "),
+        "no forgotten-password link without its URL"
+    );
+    // An empty username field gets the focus, not the password.
+    assert!(
+        html.contains(r#"spellcheck="false" required autofocus>"#),
+        "{html}"
+    );
+}
+
+#[test]
+fn login_page_in_english_uses_the_english_bundle() {
+    let ui = ui();
+    let context = &sample_contexts()[0].1;
+
+    let html = render(&ui, "login.html", "en", context);
+
+    assert!(html.contains(r#"<html lang="en">"#));
+    assert!(html.contains("<h1>Sign in to your account</h1>"));
+    assert!(html.contains(r#"<label for="username">Username or email</label>"#));
+}
+
+#[test]
+fn unknown_message_key_in_the_context_is_shown_as_is() {
+    let ui = ui();
+    let context = json!({"title": "noSuchTitle", "message": "noSuchMessage"});
+
+    let html = render(&ui, "error.html", "fr", &context);
+
+    assert!(html.contains("<h1>noSuchTitle</h1>"));
+    assert!(html.contains("<p>noSuchMessage</p>"));
+}
+
+#[test]
+fn error_page_shows_the_message_and_the_way_back() {
+    let ui = ui();
+    let context = &sample_contexts()[1].1;
+
+    let html = decode_entities(&render(&ui, "error.html", "fr", context));
+
+    assert!(html.contains("<h1>Une erreur est survenue</h1>"));
+    assert!(html.contains("<p>Client inconnu.</p>"));
+    assert!(html.contains(r#"<a href="https://portal.example/">Retour à l'application</a>"#));
+}
+
+#[test]
+fn logout_pages_show_the_texts_of_the_brief() {
+    let ui = ui();
+    let contexts = sample_contexts();
+
+    let confirm = decode_entities(&render(&ui, "logout_confirm.html", "fr", &contexts[3].1));
+    let logged_out = decode_entities(&render(&ui, "logged_out.html", "fr", &contexts[4].1));
+
+    assert!(confirm.contains("<p>Voulez-vous vous déconnecter ?</p>"));
+    assert!(confirm.contains(">Se déconnecter</button>"));
+    assert!(confirm.contains(r#"<input type="hidden" name="csrf_token" value="csrf-123">"#));
+    assert!(confirm.contains(r#"<input type="hidden" name="state" value="xyz">"#));
+    assert!(confirm.contains(r#"method="post""#));
+    assert!(logged_out.contains("<p>Vous êtes déconnecté.</p>"));
+}
+
+#[test]
+fn info_page_shows_the_link_of_the_guide() {
+    let ui = ui();
+    let context = &sample_contexts()[5].1;
+
+    let html = decode_entities(&render(&ui, "info.html", "fr", context));
+
+    assert!(html.contains("<h1>Votre compte a été mis à jour</h1>"));
+    assert!(
+        html.contains(r#"<a href="https://portal.example/">Cliquez ici pour vous connecter</a>"#)
+    );
+}
+
+#[test]
+fn form_post_page_is_the_expected_document() {
+    let ui = ui();
+    let context = json!({
+        "redirect_uri": "https://portal.example/callback",
+        "fields": [{"name": "code", "value": "abc"}, {"name": "state", "value": "x&y"}],
+    });
+
+    let html = render(&ui, "form_post.html", "fr", &context);
+
+    let expected = r#"<!DOCTYPE html>
+<html lang="fr">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex, nofollow">
+<title>Redirection en cours</title>
+<link rel="stylesheet" href="&#x2F;resources/css/login.css">
+</head>
+<body>
+<header class="site-header">
+</header>
+<main id="main" class="card">
+<h1>Redirection en cours</h1>
+
+<form id="form-post" class="form" method="post" action="{action}">
+<input type="hidden" name="code" value="abc">
+<input type="hidden" name="state" value="x&amp;y">
+<noscript>
+<p>JavaScript est désactivé dans votre navigateur. Cliquez sur « Continuer » pour poursuivre.</p>
+<div class="form-actions">
+<button type="submit" class="button button-primary">Continuer</button>
+</div>
+</noscript>
+</form>
+
+</main>
+<script src="&#x2F;resources/js/autopost.js"></script>
+</body>
+</html>
+"#
+    .replace("{action}", "https:&#x2F;&#x2F;portal.example&#x2F;callback")
+    .replace("« Continuer »", "«\u{a0}Continuer\u{a0}»");
+    assert_same_document(&html, &expected);
+}
+
+#[test]
+fn form_post_escapes_names_and_values() {
+    let ui = ui();
+    let attack = r#""><script>alert(1)</script>"#;
+    let context = json!({
+        "redirect_uri": "https://portal.example/callback?a=\"><script>",
+        "fields": [{"name": attack, "value": attack}],
+    });
+
+    let html = render(&ui, "form_post.html", "fr", &context);
+
+    assert!(!html.contains(r#""><script>"#), "{html}");
+    assert_eq!(
+        html.matches("<script").count(),
+        1,
+        "only the autopost script: {html}"
+    );
+    let escaped = "&quot;&gt;&lt;script&gt;alert(1)&lt;&#x2F;script&gt;";
+    let input = format!(r#"<input type="hidden" name="{escaped}" value="{escaped}">"#);
+    assert!(html.contains(&input), "{html}");
+    assert!(html.contains(
+        r#"action="https:&#x2F;&#x2F;portal.example&#x2F;callback?a=&quot;&gt;&lt;script&gt;""#
+    ));
+}
+
+#[test]
+fn context_values_cannot_replace_the_renderer_keys() {
+    let ui = ui();
+    let context = json!({
+        "realm_name": "Smart OA",
+        "locale": "\"><script>",
+        "resources": "https://cdn.example",
+        "msg": {"loginTitle": "forged"},
+        "action_url": "/login",
+        "csrf_token": "t",
+    });
+
+    let html = render(&ui, "login.html", "fr", &context);
+
+    assert!(html.contains(r#"<html lang="fr">"#));
+    assert!(html.contains("<h1>Connectez-vous à votre compte</h1>"));
+    assert!(!html.contains("cdn.example"));
+}
+
+#[test]
+fn unsafe_urls_fail_the_render() {
+    let ui = ui();
+
+    for url in [
+        "javascript:alert(1)",
+        "//evil.example/",
+        "data:text/html,x",
+        " /login",
+    ] {
+        let context = json!({"action_url": url, "csrf_token": "t"});
+        let result = ui.render("login.html", "fr", &context);
+        assert!(
+            matches!(&result, Err(UiError::Render(reason)) if reason.contains("refused a URL")),
+            "{url}: {result:?}"
+        );
+    }
+}
+
+#[test]
+fn allowed_urls() {
+    fn check(url: &str, expected: bool) {
+        assert_eq!(filters::is_allowed_url(url), expected, "{url}");
+    }
+
+    check("https://portal.example/cb?x=1", true);
+    check("HTTPS://portal.example/", true);
+    check("http://localhost:8080/", true);
+    check("/realms/smart-oa/login-actions/authenticate", true);
+    check("/", true);
+    check("//evil.example/", false);
+    check("/\\evil.example/", false);
+    check("/\t/evil.example/", false);
+    check("javascript:alert(1)", false);
+    check("JavaScript:alert(1)", false);
+    check("data:text/html,x", false);
+    check("relative/path", false);
+    check("", false);
+    check("https://portal.example/a b", false);
+    check("ftp://files.example/", false);
+    check("é", false);
+}
+
+#[test]
+fn missing_template_and_bad_context_are_errors() {
+    let ui = ui();
+
+    let missing = ui.render("nope.html", "fr", &json!({}));
+    let traversal = ui.render("../login/login.html", "fr", &json!({}));
+    let not_object = ui.render("error.html", "fr", &json!(["a"]));
+    let missing_variable = ui.render("login.html", "fr", &json!({}));
+
+    assert!(matches!(missing, Err(UiError::TemplateMissing(name)) if name == "login/nope.html"));
+    assert!(matches!(traversal, Err(UiError::TemplateMissing(_))));
+    assert!(matches!(not_object, Err(UiError::ContextNotObject)));
+    assert!(
+        matches!(&missing_variable, Err(UiError::Render(reason)) if reason.contains("action_url")),
+        "{missing_variable:?}"
+    );
+}
+
+#[test]
+fn unknown_locale_renders_in_french_and_regional_tags_use_their_language() {
+    let ui = ui();
+    let context = json!({});
+
+    for (requested, rendered) in [
+        ("de", "fr"),
+        ("", "fr"),
+        ("en-GB", "en"),
+        ("EN", "en"),
+        ("fr_CA", "fr"),
+    ] {
+        let html = render(&ui, "logged_out.html", requested, &context);
+        assert!(
+            html.contains(&format!(r#"<html lang="{rendered}">"#)),
+            "{requested}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Theme files
+
+#[test]
+fn templates_have_no_inline_script_or_style() {
+    for (name, text) in theme::TEMPLATES {
+        assert_eq!(csp_violations(text), Vec::<&str>::new(), "{name}");
+    }
+}
+
+#[test]
+fn csp_violations_finds_inline_script_and_style() {
+    let broken = r#"<p style="color: red" onclick = "go()">x</p><style>p {}</style>
+        <script>alert(1)</script><script src="/a.js"></script>"#;
+    let clean = r#"<p class="one">one h1</p><script src="/resources/js/autopost.js"></script>"#;
+
+    assert_eq!(
+        csp_violations(broken),
+        [
+            "<style> element",
+            "style attribute",
+            "event handler attribute",
+            "inline script"
+        ]
+    );
+    assert!(csp_violations(clean).is_empty());
+}
+
+#[test]
+fn templates_extend_the_layout() {
+    for (name, text) in theme::TEMPLATES {
+        if *name == "login/layout.html" {
+            continue;
+        }
+        assert!(
+            text.starts_with(r#"{% extends "login/layout.html" %}"#),
+            "{name} does not extend the layout"
+        );
+        assert!(!text.contains("<h1"), "{name} adds an h1 of its own");
+    }
+}
+
+#[test]
+fn stylesheet_uses_no_external_resource() {
+    let ui = ui();
+    let (css, content_type) = ui.resource("css/login.css").expect("stylesheet embedded");
+    let css = std::str::from_utf8(css).expect("stylesheet is UTF-8");
+
+    assert_eq!(content_type, "text/css; charset=utf-8");
+    assert!(!css.contains("@import"));
+    assert!(!css.contains("url("));
+    assert!(!css.contains("http"));
+    assert!(css.contains(":focus-visible"));
+    assert!(css.contains("@media"));
+}
+
+#[test]
+fn resources_are_served_by_path() {
+    let ui = ui();
+
+    let script = ui.resource("js/autopost.js");
+    let missing = ui.resource("js/missing.js");
+    let outside = ui.resource("../login/login.html");
+
+    let (bytes, content_type) = script.expect("autopost script embedded");
+    assert_eq!(content_type, "text/javascript; charset=utf-8");
+    assert!(std::str::from_utf8(bytes).is_ok_and(|text| text.contains(".submit()")));
+    assert!(missing.is_none());
+    assert!(outside.is_none());
+}
+
+#[test]
+fn content_types_follow_the_extension() {
+    fn check(path: &str, expected: &str) {
+        assert_eq!(theme::content_type(path), expected, "{path}");
+    }
+
+    check("css/login.css", "text/css; charset=utf-8");
+    check("js/autopost.js", "text/javascript; charset=utf-8");
+    check("img/logo.SVG", "image/svg+xml");
+    check("img/logo.png", "image/png");
+    check("README", "application/octet-stream");
+}
+
+#[test]
+fn ui_can_be_shared_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Ui>();
+}
+
+#[test]
+fn debug_lists_the_theme_contents() {
+    let debug = format!("{:?}", ui());
+
+    assert!(debug.contains("login/login.html"));
+    assert!(debug.contains(r#"locales: ["en", "fr"]"#));
+    assert!(debug.contains("css/login.css"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Message bundles
+
+#[test]
+fn french_and_english_bundles_have_the_same_keys() {
+    let differences = bundle::key_differences(&embedded_bundle("fr"), &embedded_bundle("en"));
+
+    assert!(
+        differences.is_empty(),
+        "only in messages_fr.toml: {:?}; only in messages_en.toml: {:?}",
+        differences.only_in_first,
+        differences.only_in_second
+    );
+}
+
+#[test]
+fn key_differences_finds_a_key_missing_on_either_side() {
+    let french = messages(&[("loginTitle", "Connexion"), ("password", "Mot de passe")]);
+    let english = messages(&[("loginTitle", "Sign in"), ("doLogIn", "Sign in")]);
+
+    let differences = bundle::key_differences(&french, &english);
+
+    assert!(!differences.is_empty());
+    assert_eq!(
+        differences,
+        KeyDifferences {
+            only_in_first: vec!["password".to_owned()],
+            only_in_second: vec!["doLogIn".to_owned()],
+        }
+    );
+    assert!(bundle::key_differences(&french, &french).is_empty());
+}
+
+#[test]
+fn bundles_hold_the_keys_used_by_code() {
+    let required = [
+        "loginTitle",
+        "usernameOrEmail",
+        "password",
+        "doLogIn",
+        "forgotPassword",
+        "invalidUserMessage",
+        "loginTimeout",
+        "errorTitle",
+        "invalidRequestMessage",
+        "unknownClientMessage",
+        "invalidRedirectUriMessage",
+        "expiredCodeMessage",
+        "cookieNotFoundMessage",
+        "sessionExpiredMessage",
+        "internalServerErrorMessage",
+        "temporarilyUnavailableMessage",
+        "backToApplication",
+        "logoutConfirmTitle",
+        "logoutConfirmMessage",
+        "doLogout",
+        "loggedOutTitle",
+        "loggedOutMessage",
+        "doContinue",
+        "accountDisabledMessage",
+        "tooManyAttemptsMessage",
+        "requiredFieldsHint",
+        "requiredField",
+    ];
+
+    for locale in ["fr", "en"] {
+        let bundle = embedded_bundle(locale);
+        for key in required {
+            assert!(
+                bundle.get(key).is_some_and(|text| !text.trim().is_empty()),
+                "{key} missing or empty in {locale}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bundles_hold_every_key_the_templates_use() {
+    let french = embedded_bundle("fr");
+
+    for (name, text) in theme::TEMPLATES {
+        for usage in text.split("msg.").skip(1) {
+            let key: String = usage
+                .chars()
+                .take_while(|character| character.is_ascii_alphanumeric() || *character == '_')
+                .collect();
+            assert!(
+                french.contains_key(&key),
+                "{name} uses {key}, not in the bundle"
+            );
+        }
+    }
+}
+
+#[test]
+fn french_texts_match_the_guide() {
+    let french = embedded_bundle("fr");
+    let check = |key: &str, expected: &str| {
+        assert_eq!(french.get(key).map(String::as_str), Some(expected), "{key}");
+    };
+
+    check("loginTitle", "Connectez-vous à votre compte");
+    check("usernameOrEmail", "Nom d'utilisateur ou courriel");
+    check("password", "Mot de passe");
+    check("forgotPassword", "Mot de passe oublié ?");
+    check("doLogIn", "Connexion");
+    check(
+        "loginTimeout",
+        "Le temps imparti pour la connexion est écoulé. \
+         Le processus de connexion redémarre depuis le début.",
+    );
+    check(
+        "invalidUserMessage",
+        "Nom d'utilisateur ou mot de passe invalide.",
+    );
+    check("unknownClientMessage", "Client inconnu.");
+    check("invalidRedirectUriMessage", "URL de redirection invalide.");
+    check("doLogout", "Se déconnecter");
+    check("logoutConfirmMessage", "Voulez-vous vous déconnecter ?");
+    check("loggedOutMessage", "Vous êtes déconnecté.");
+    check("doContinue", "Continuer");
+    check("requiredFieldsHint", "* Champs requis");
+    // The guide misspells this one as "Veillez".
+    check("requiredField", "Veuillez renseigner ce champ.");
+    check("accountUpdatedTitle", "Votre compte a été mis à jour");
+    check("clickHereToLogIn", "Cliquez ici pour vous connecter");
+
+    assert!(french.values().all(|text| !text.contains("Veillez")));
+}
+
+#[test]
+fn message_formats_parameters_and_falls_back() {
+    let ui = ui();
+
+    assert_eq!(ui.message("fr", "doLogIn", &[]), "Connexion");
+    assert_eq!(ui.message("en", "doLogIn", &[]), "Sign in");
+    assert_eq!(ui.message("de", "doLogIn", &[]), "Connexion");
+    assert_eq!(ui.message("fr", "noSuchKey", &["x"]), "noSuchKey");
+}
+
+#[test]
+fn format_message_replaces_numbered_parameters() {
+    fn check(text: &str, params: &[&str], expected: &str) {
+        assert_eq!(
+            bundle::format_message(text, params),
+            expected,
+            "{text:?} {params:?}"
+        );
+    }
+
+    check("Bonjour {0} !", &["Jeanne"], "Bonjour Jeanne !");
+    check("{1} puis {0}", &["a", "b"], "b puis a");
+    check("{0}{0}", &["x"], "xx");
+    check("manque {1}", &["a"], "manque {1}");
+    check("vide {}", &["a"], "vide {}");
+    check("lettre {a}", &["a"], "lettre {a}");
+    check("ouvert {0", &["a"], "ouvert {0");
+    check("double {{0}}", &["a"], "double {a}");
+    check("{0} et {1}", &["{1}", "b"], "{1} et b");
+    check("l'apostrophe {0}", &["reste"], "l'apostrophe reste");
+    check(
+        "énorme {99999999999999999999999}",
+        &["a"],
+        "énorme {99999999999999999999999}",
+    );
+    check("accent {0} é", &["à"], "accent à é");
+}
+
+#[test]
+fn bundle_parser_reads_the_flat_subset_of_toml() {
+    let text = "\u{feff}# comment\r\n\
+                \r\n\
+                plain = \"Nom d'utilisateur\"\r\n\
+                  indented-key_2 = 'littéral \\n'   # trailing comment\n\
+                escapes = \"a\\\"b\\\\c\\td\\u00A0e\\U0001F600\"\n\
+                empty = \"\"\n";
+
+    let parsed = bundle::parse_bundle(text).expect("valid bundle");
+
+    assert_eq!(
+        parsed,
+        messages(&[
+            ("plain", "Nom d'utilisateur"),
+            ("indented-key_2", "littéral \\n"),
+            ("escapes", "a\"b\\c\td\u{a0}e\u{1F600}"),
+            ("empty", ""),
+        ])
+    );
+}
+
+#[test]
+fn bundle_parser_refuses_what_is_outside_the_subset() {
+    fn check(text: &str, line: usize, reason: &str) {
+        let error = bundle::parse_bundle(text).expect_err(text);
+        assert_eq!(error.line, line, "{text:?}: {error}");
+        assert!(error.reason.contains(reason), "{text:?}: {error}");
+    }
+
+    check("a = \"x\"\n[section]\n", 2, "tables are not supported");
+    check("a = \"x\"\na = \"y\"\n", 2, "defined twice");
+    check("a \"x\"\n", 1, "expected '='");
+    check("= \"x\"\n", 1, "expected a key");
+    check("a.b = \"x\"\n", 1, "expected '='");
+    check("a = x\n", 1, "quoted string");
+    check("a = 1\n", 1, "quoted string");
+    check("a = \"x\n", 1, "unterminated");
+    check("a = 'x\n", 1, "unterminated");
+    check("a = \"x\\q\"\n", 1, "unknown escape");
+    check("a = \"\\u12\"\n", 1, "hexadecimal digits");
+    check("a = \"\\uD800\"\n", 1, "not a Unicode scalar value");
+    check("a = \"x\" y\n", 1, "unexpected text");
+    check("a = \"\"\"x\"\"\"\n", 1, "multi-line");
+    check("a = \"x\u{7}\"\n", 1, "control characters");
+}
+
+#[test]
+fn bundle_parse_error_names_its_line() {
+    let error = BundleParseError {
+        line: 3,
+        reason: "unterminated string".to_owned(),
+    };
+
+    assert_eq!(error.to_string(), "line 3: unterminated string");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Locale negotiation
+
+#[test]
+fn locales_lists_the_bundles() {
+    assert_eq!(ui().locales(), ["en", "fr"]);
+}
+
+#[test]
+fn negotiate_locale_follows_ui_locales_cookie_header_then_default() {
+    let ui = ui();
+    let both = ["fr".to_owned(), "en".to_owned()];
+    let french_only = ["fr".to_owned()];
+    let unbundled = ["de".to_owned()];
+    let check = |ui_locales: Option<&str>,
+                 cookie: Option<&str>,
+                 accept_language: Option<&str>,
+                 supported: &[String],
+                 default: &str,
+                 expected: &str| {
+        let chosen = ui.negotiate_locale(ui_locales, cookie, accept_language, supported, default);
+        assert_eq!(
+            chosen, expected,
+            "ui_locales={ui_locales:?} cookie={cookie:?} accept={accept_language:?} \
+             supported={supported:?} default={default}"
+        );
+    };
+
+    // Nothing asked: the realm's default.
+    check(None, None, None, &both, "fr", "fr");
+    check(None, None, None, &both, "en", "en");
+    // ui_locales wins, first supported tag in order.
+    check(Some("de en fr"), Some("fr"), Some("fr"), &both, "fr", "en");
+    check(Some("  en-GB  "), None, None, &both, "fr", "en");
+    check(Some("de it"), Some("en"), None, &both, "fr", "en");
+    // Then the cookie.
+    check(None, Some("en"), Some("fr"), &both, "fr", "en");
+    check(None, Some("de"), Some("en"), &both, "fr", "en");
+    // Then Accept-Language by weight, ties in header order.
+    check(
+        None,
+        None,
+        Some("en-US,en;q=0.9,fr;q=0.8"),
+        &both,
+        "fr",
+        "en",
+    );
+    check(
+        None,
+        None,
+        Some("de-DE, fr;q=0.5, en;q=0.7"),
+        &both,
+        "fr",
+        "en",
+    );
+    check(None, None, Some("fr;q=0.5, en;q=0.5"), &both, "en", "fr");
+    check(None, None, Some("en;q=0, fr;q=0.1"), &both, "en", "fr");
+    check(None, None, Some("en;q=0"), &both, "fr", "fr");
+    check(None, None, Some("*"), &both, "en", "en");
+    check(None, None, Some("en;q=abc, fr"), &both, "en", "fr");
+    check(None, None, Some("en;q=NaN"), &both, "fr", "fr");
+    check(None, None, Some("en;q=2"), &both, "fr", "fr");
+    check(None, None, Some("en;level"), &both, "fr", "fr");
+    check(None, None, Some(",,;,"), &both, "en", "en");
+    check(None, None, Some("EN"), &both, "fr", "en");
+    // Only the realm's supported locales count.
+    check(Some("en"), Some("en"), Some("en"), &french_only, "fr", "fr");
+    // A default the realm does not support falls back to French.
+    check(None, None, None, &french_only, "en", "fr");
+    // A realm whose locales all lack a bundle can use every bundle.
+    check(Some("en"), None, None, &unbundled, "de", "en");
+    check(None, None, None, &unbundled, "de", "fr");
+    check(None, None, None, &[], "en", "en");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Override directory
+
+#[test]
+fn override_dir_replaces_a_template() {
+    let dir = TempDir::new("template");
+    dir.write(
+        "base/login/login.html",
+        "{% extends \"login/layout.html\" %}\
+         {% block title %}Personnalisé{% endblock title %}\
+         {% block heading %}{{ msg.loginTitle }} (thème local){% endblock heading %}",
+    );
+
+    let ui = Ui::load(Some(dir.path())).expect("overridden theme loads");
+    let html = render(&ui, "login.html", "fr", &json!({"realm_name": "Smart OA"}));
+    let other_page = render(&ui, "logged_out.html", "fr", &json!({}));
+
+    assert!(
+        html.contains("<h1>Connectez-vous à votre compte (thème local)</h1>"),
+        "{html}"
+    );
+    assert!(html.contains("<title>Personnalisé – Smart OA</title>"));
+    assert!(
+        other_page.contains("<p>Vous êtes déconnecté.</p>"),
+        "other pages unchanged"
+    );
+    assert!(Ui::load(None).is_ok_and(|embedded| {
+        embedded
+            .render(
+                "login.html",
+                "fr",
+                &json!({"action_url": "/", "csrf_token": "t"}),
+            )
+            .is_ok_and(|page| !page.contains("thème local"))
+    }));
+}
+
+#[test]
+fn override_dir_replaces_a_bundle_and_a_resource() {
+    let dir = TempDir::new("bundle");
+    let french = theme::BUNDLES
+        .iter()
+        .find(|(locale, _)| *locale == "fr")
+        .map(|(_, text)| *text)
+        .expect("French bundle embedded")
+        .replace("doLogIn = \"Connexion\"", "doLogIn = \"Se connecter\"");
+    dir.write("base/messages/messages_fr.toml", &french);
+    dir.write("base/resources/css/login.css", "body { color: black; }\n");
+    dir.write("base/resources/css/unknown.css", "ignored");
+
+    let ui = Ui::load(Some(dir.path())).expect("overridden theme loads");
+
+    assert_eq!(ui.message("fr", "doLogIn", &[]), "Se connecter");
+    assert_eq!(ui.message("en", "doLogIn", &[]), "Sign in");
+    assert_eq!(
+        ui.resource("css/login.css").map(|(bytes, _)| bytes),
+        Some(&b"body { color: black; }\n"[..])
+    );
+    assert!(ui.resource("css/unknown.css").is_none());
+}
+
+#[test]
+fn override_bundle_missing_a_key_is_refused() {
+    let dir = TempDir::new("missing-key");
+    dir.write("base/messages/messages_en.toml", "doLogIn = \"Sign in\"\n");
+
+    let result = Ui::load(Some(dir.path()));
+
+    assert!(
+        matches!(&result, Err(UiError::Bundle(reason))
+            if reason.contains("messages_en.toml") && reason.contains("loginTitle")),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn override_bundle_with_an_extra_key_in_one_locale_is_refused() {
+    let dir = TempDir::new("extra-key");
+    let english = theme::BUNDLES
+        .iter()
+        .find(|(locale, _)| *locale == "en")
+        .map(|(_, text)| format!("{text}\nportalName = \"Smart OA\"\n"))
+        .expect("English bundle embedded");
+    dir.write("base/messages/messages_en.toml", &english);
+
+    let result = Ui::load(Some(dir.path()));
+
+    assert!(
+        matches!(&result, Err(UiError::Bundle(reason)) if reason.contains("portalName")),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn override_bundle_with_a_syntax_error_names_file_and_line() {
+    let dir = TempDir::new("syntax");
+    dir.write(
+        "base/messages/messages_fr.toml",
+        "# ok\nloginTitle = Connexion\n",
+    );
+
+    let result = Ui::load(Some(dir.path()));
+
+    assert!(
+        matches!(&result, Err(UiError::Bundle(reason))
+            if reason.contains("messages_fr.toml: line 2")),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn override_template_with_a_syntax_error_is_refused() {
+    let dir = TempDir::new("bad-template");
+    dir.write(
+        "base/login/error.html",
+        "{% extends \"login/layout.html\" %}{% block content %}",
+    );
+
+    let result = Ui::load(Some(dir.path()));
+
+    assert!(
+        matches!(result, Err(UiError::TemplateInvalid(_))),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn override_dir_that_does_not_exist_is_refused() {
+    let dir = TempDir::new("absent");
+    let absent = dir.path().join("absent");
+    dir.write("file", "x");
+
+    let absent_result = Ui::load(Some(&absent));
+    let file_result = Ui::load(Some(&dir.path().join("file")));
+
+    assert!(matches!(
+        absent_result,
+        Err(UiError::OverrideUnreadable { .. })
+    ));
+    assert!(
+        matches!(&file_result, Err(UiError::OverrideUnreadable { reason, .. })
+            if reason == "not a directory"),
+        "{file_result:?}"
+    );
+}
+
+#[test]
+fn empty_override_dir_keeps_the_embedded_theme() {
+    let dir = TempDir::new("empty");
+
+    let ui = Ui::load(Some(dir.path())).expect("empty override directory is fine");
+
+    assert_eq!(ui.message("fr", "doLogIn", &[]), "Connexion");
+}

@@ -1,0 +1,288 @@
+//! RP-initiated logout ([OpenID Connect RP-Initiated Logout 1.0](https://openid.net/specs/openid-connect-rpinitiated-1_0.html)).
+//!
+//! With an `id_token_hint` (expired ones are accepted: they only identify), the session ends at
+//! once. Without one, a confirmation page protects the user from being signed out by any page
+//! that links here. `post_logout_redirect_uri` must be registered by the client exactly.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use serde_json::{Value, json};
+use sesame_domain::{RealmSettings, constant_time_eq};
+
+use crate::access::verify_signed;
+use crate::authorize::live_session;
+use crate::cookies::{SESSION_COOKIE, read_cookie, set_cookie};
+use crate::pages::{error_page, found, page};
+use crate::params::{Params, is_form};
+use crate::{Provider, random_token};
+
+const LOGOUT_CSRF_COOKIE: &str = "SESAME_LOGOUT_CSRF";
+
+/// `GET /realms/{realm}/protocol/openid-connect/logout`.
+pub(crate) async fn get_logout(
+    State(provider): State<Arc<Provider>>,
+    Path(realm): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    logout(
+        &provider,
+        &realm,
+        Params::parse(query.unwrap_or_default().as_bytes()).ok(),
+        &headers,
+        false,
+    )
+    .await
+}
+
+/// `POST /realms/{realm}/protocol/openid-connect/logout`: the same parameters as a form, or the
+/// confirmation form.
+pub(crate) async fn post_logout(
+    State(provider): State<Arc<Provider>>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = if is_form(&headers) {
+        Params::parse(&body).ok()
+    } else {
+        None
+    };
+    logout(&provider, &realm, params, &headers, true).await
+}
+
+async fn logout(
+    provider: &Provider,
+    realm: &str,
+    params: Option<Params>,
+    headers: &HeaderMap,
+    is_post: bool,
+) -> Response {
+    let settings = match provider.realm(realm).await {
+        Ok(Some(settings)) => settings,
+        Ok(None) => {
+            return error_page(
+                provider,
+                StatusCode::NOT_FOUND,
+                "fr",
+                "realmNotFoundMessage",
+            );
+        }
+        Err(err) => return crate::authorize::server_error_page(provider, &err),
+    };
+    let locale = provider.ui.negotiate_locale(
+        params.as_ref().and_then(|params| params.get("ui_locales")),
+        read_cookie(headers, "SESAME_LOCALE"),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|value| value.to_str().ok()),
+        &settings.supported_locales,
+        &settings.default_locale,
+    );
+    let bad_request = || {
+        error_page(
+            provider,
+            StatusCode::BAD_REQUEST,
+            &locale,
+            "invalidRequestMessage",
+        )
+    };
+    let Some(params) = params else {
+        return bad_request();
+    };
+
+    // Who the hint names. Its expiry does not matter; its signature and issuer do.
+    let hint = match params.get("id_token_hint") {
+        Some(hint) => match verify_signed(provider, realm, &settings, hint).await {
+            Ok(jwt) => Some(jwt.claims),
+            Err(err) => {
+                tracing::debug!(realm, reason = %err, "logout with an invalid id_token_hint");
+                return bad_request();
+            }
+        },
+        None => None,
+    };
+    let hint_client = hint.as_ref().and_then(|claims| match claims.get("aud") {
+        Some(Value::String(aud)) => Some(aud.clone()),
+        Some(Value::Array(auds)) => auds.first().and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    });
+    let client_id = match (params.get("client_id"), hint_client.as_deref()) {
+        (Some(param), Some(from_hint)) if param != from_hint => return bad_request(),
+        (Some(param), _) => Some(param.to_owned()),
+        (None, from_hint) => from_hint.map(str::to_owned),
+    };
+
+    let redirect = match params.get("post_logout_redirect_uri") {
+        Some(uri) => {
+            let Some(client_id) = client_id.clone() else {
+                return bad_request();
+            };
+            let realm_name = realm.to_owned();
+            let client = provider
+                .db
+                .run(move |conn| sesame_store::find_client(conn, &realm_name, &client_id))
+                .await;
+            match client {
+                Ok(Some(client))
+                    if client
+                        .post_logout_redirect_uris
+                        .iter()
+                        .any(|registered| registered == uri) =>
+                {
+                    Some(uri.to_owned())
+                }
+                Ok(_) => {
+                    return error_page(
+                        provider,
+                        StatusCode::BAD_REQUEST,
+                        &locale,
+                        "invalidRedirectUriMessage",
+                    );
+                }
+                Err(err) => return crate::authorize::server_error_page(provider, &err),
+            }
+        }
+        None => None,
+    };
+
+    if hint.is_none() {
+        let confirmed = is_post
+            && params.get("confirm").is_some()
+            && csrf_matches(headers, params.get("csrf_token"));
+        if !confirmed {
+            return confirmation_page(provider, realm, &locale, &params);
+        }
+    }
+
+    let now = provider.clock.now();
+    let ended = end_sessions(provider, realm, &settings, headers, hint.as_ref(), now).await;
+    if let Err(err) = ended {
+        return crate::authorize::server_error_page(provider, &err);
+    }
+    let mut response = match redirect {
+        Some(uri) => {
+            let Ok(mut url) = url::Url::parse(&uri) else {
+                return bad_request();
+            };
+            if let Some(state) = params.get("state") {
+                url.query_pairs_mut().append_pair("state", state);
+            }
+            found(url.as_str())
+        }
+        None => page(
+            provider,
+            StatusCode::OK,
+            "logged_out.html",
+            &locale,
+            &json!({ "realm_name": settings.display_name }),
+        ),
+    };
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, "", realm, 0, provider.secure_cookies()),
+    );
+    response
+}
+
+/// Ends the session the hint names (its `sid`, if it belongs to the hint's user) and the
+/// browser's own session when it is the same user's, or any browser session when confirmed.
+async fn end_sessions(
+    provider: &Provider,
+    realm: &str,
+    settings: &RealmSettings,
+    headers: &HeaderMap,
+    hint: Option<&serde_json::Map<String, Value>>,
+    now: i64,
+) -> Result<(), sesame_store::StoreError> {
+    let browser_session = live_session(provider, realm, settings, headers, now).await?;
+    let hint_subject = hint
+        .and_then(|claims| claims.get("sub"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let hint_sid = hint
+        .and_then(|claims| claims.get("sid"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let mut to_end = Vec::new();
+    if let Some(session) = browser_session {
+        if hint_subject
+            .as_ref()
+            .is_none_or(|subject| *subject == session.user_id)
+        {
+            to_end.push(session.id);
+        }
+    }
+    let realm_name = realm.to_owned();
+    provider
+        .db
+        .run(move |conn| {
+            if let (Some(sid), Some(subject)) = (hint_sid, hint_subject) {
+                let session = sesame_store::find_user_session(conn, &sid)?;
+                if session.is_some_and(|session| {
+                    session.user_id == subject && session.realm == realm_name
+                }) {
+                    to_end.push(sid);
+                }
+            }
+            for session_id in &to_end {
+                sesame_store::end_user_session(conn, session_id, now)?;
+                tracing::info!(realm = %realm_name, session_id, "browser session ended by logout");
+            }
+            Ok(())
+        })
+        .await
+}
+
+fn confirmation_page(provider: &Provider, realm: &str, locale: &str, params: &Params) -> Response {
+    let csrf_token = random_token(32);
+    let fields: Vec<Value> = [
+        "client_id",
+        "post_logout_redirect_uri",
+        "state",
+        "ui_locales",
+    ]
+    .into_iter()
+    .filter_map(|name| {
+        params
+            .get(name)
+            .map(|value| json!({ "name": name, "value": value }))
+    })
+    .collect();
+    let context = json!({
+        "realm_name": realm,
+        "action_url": format!("{}/protocol/openid-connect/logout", provider.issuer(realm)),
+        "csrf_token": csrf_token,
+        "fields": fields,
+    });
+    let mut response = page(
+        provider,
+        StatusCode::OK,
+        "logout_confirm.html",
+        locale,
+        &context,
+    );
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(
+            LOGOUT_CSRF_COOKIE,
+            &csrf_token,
+            realm,
+            600,
+            provider.secure_cookies(),
+        ),
+    );
+    response
+}
+
+/// Double-submit check: the form's token must equal the cookie set with the confirmation page.
+fn csrf_matches(headers: &HeaderMap, form_token: Option<&str>) -> bool {
+    match (read_cookie(headers, LOGOUT_CSRF_COOKIE), form_token) {
+        (Some(cookie), Some(form)) => constant_time_eq(cookie.as_bytes(), form.as_bytes()),
+        _ => false,
+    }
+}

@@ -1,0 +1,230 @@
+//! The command line: `start`, `start-dev`, and the administration commands.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Config, LogFormat, Mode};
+use crate::{Sesame, serve};
+
+/// Sésame, an OpenID Connect identity provider.
+#[derive(Debug, Parser)]
+#[command(name = "sesame", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs in production: settings from a file and SESAME_* variables, nothing generated.
+    Start {
+        /// The settings file (TOML).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Runs on embedded defaults: SQLite under data/, HTTP on 127.0.0.1:8080, a generated key.
+    StartDev {
+        /// An optional settings file (TOML).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Realm files.
+    Realm {
+        #[command(subcommand)]
+        command: RealmCommand,
+    },
+    /// Signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RealmCommand {
+    /// Imports a realm file: creates the realm, or with --overwrite applies the file to it.
+    Import {
+        /// The realm file (TOML).
+        file: PathBuf,
+        /// Apply the file to an existing realm (settings and the clients it lists).
+        #[arg(long)]
+        overwrite: bool,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Makes a new active signing key; the old ones stay published until their tokens expire.
+    Rotate {
+        /// The realm.
+        #[arg(long)]
+        realm: String,
+        /// The algorithm of the new key: RS256 or ES256 (default: the realm's).
+        #[arg(long)]
+        algorithm: Option<String>,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+/// Which database an administration command works on.
+#[derive(Debug, clap::Args)]
+struct Target {
+    /// The settings file of the installation; without it, the development defaults under data/
+    /// (or SESAME_* variables) are used.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+/// Runs the command line and returns the process's exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("sesame: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("sesame: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let environment = |name: &str| std::env::var(name).ok();
+    match cli.command {
+        Command::Start { config } => {
+            let config = config::load(Mode::Production, config.as_deref(), &environment)?;
+            start(config, false).await
+        }
+        Command::StartDev { config } => {
+            let config = config::load(Mode::Dev, config.as_deref(), &environment)?;
+            start(config, true).await
+        }
+        Command::Realm {
+            command:
+                RealmCommand::Import {
+                    file,
+                    overwrite,
+                    target,
+                },
+        } => {
+            let config = admin_config(&target, &environment)?;
+            crate::app::import_realm_file(&config, &file, overwrite)
+        }
+        Command::Keys {
+            command:
+                KeysCommand::Rotate {
+                    realm,
+                    algorithm,
+                    target,
+                },
+        } => {
+            let config = admin_config(&target, &environment)?;
+            crate::app::rotate_keys(&config, &realm, algorithm.as_deref()).await
+        }
+    }
+}
+
+fn admin_config(
+    target: &Target,
+    environment: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Config> {
+    let mode = if target.config.is_some() {
+        Mode::Production
+    } else {
+        Mode::Dev
+    };
+    Ok(config::load(mode, target.config.as_deref(), environment)?)
+}
+
+async fn start(config: Config, dev: bool) -> anyhow::Result<()> {
+    init_logging(&config);
+    let sesame = Sesame::build(&config).await?;
+    let listener = std::net::TcpListener::bind(config.http_addr).with_context(|| {
+        format!(
+            "cannot listen on {} (http.host/http.port, SESAME_HTTP_HOST/SESAME_HTTP_PORT)",
+            config.http_addr
+        )
+    })?;
+    let realms = sesame.realm_names().await?;
+    print_banner(&config, &realms, dev);
+    serve(
+        listener,
+        sesame.router(),
+        config.tls.as_ref(),
+        shutdown_signal(),
+    )
+    .await
+}
+
+fn print_banner(config: &Config, realms: &[String], dev: bool) {
+    let mode = if dev {
+        "development mode, embedded defaults"
+    } else {
+        "production mode"
+    };
+    println!(
+        "Sésame is running ({mode}) on {}",
+        config.public_url.as_str().trim_end_matches('/')
+    );
+    for realm in realms.iter().filter(|realm| *realm != "master") {
+        let issuer = config.issuer(realm);
+        println!("  realm {realm}:");
+        println!("    issuer     {issuer}");
+        println!("    discovery  {issuer}/.well-known/openid-configuration");
+    }
+    if dev {
+        println!("  data       {}", config.data_dir.display());
+    }
+    println!(
+        "  health     {}/health/ready",
+        config.public_url.as_str().trim_end_matches('/')
+    );
+}
+
+fn init_logging(config: &Config) {
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(config.log_level)
+        .with_target(false);
+    let installed = match config.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+    if installed.is_err() {
+        // Tests start several servers in one process: the first one's logger stays.
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(terminate) => terminate,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

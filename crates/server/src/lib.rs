@@ -1,0 +1,9 @@
+//! The `sesame` binary's library: configuration, realm files, wiring and the command line, so
+//! that integration tests start exactly what the binary starts.
+
+mod app;
+pub mod cli;
+pub mod config;
+mod realm_file;
+
+pub use app::{Sesame, serve};

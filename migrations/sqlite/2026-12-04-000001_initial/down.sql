@@ -1,0 +1,12 @@
+DROP TABLE revoked_tokens;
+DROP TABLE refresh_tokens;
+DROP TABLE authorization_codes;
+DROP TABLE grants;
+DROP TABLE user_sessions;
+DROP TABLE auth_sessions;
+DROP TABLE signing_keys;
+DROP TABLE required_actions;
+DROP TABLE credentials;
+DROP TABLE users;
+DROP TABLE clients;
+DROP TABLE realms;
