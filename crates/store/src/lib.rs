@@ -6,6 +6,7 @@
 //! structs for what only the protocol layers read. `find_*` returns an `Option`; `insert`,
 //! `update_*` and `delete_*` return `Result`.
 
+mod action_tokens;
 mod clients;
 mod connection;
 mod credentials;
@@ -16,6 +17,7 @@ mod schema;
 mod sessions;
 mod users;
 
+pub use action_tokens::*;
 pub use clients::*;
 pub use connection::{Database, DbConnection, PooledDb, in_transaction, migration_names};
 pub use credentials::*;

@@ -178,3 +178,29 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     revoked_tokens,
 );
+
+diesel::table! {
+    action_tokens (token_sha256) {
+        token_sha256 -> Text,
+        realm -> Text,
+        user_id -> Text,
+        actions -> Text,
+        client_id -> Nullable<Text>,
+        redirect_uri -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        completed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    login_failures (failure_key) {
+        failure_key -> Text,
+        failures -> BigInt,
+        last_failure_at -> BigInt,
+        locked_until -> BigInt,
+    }
+}
+
+diesel::joinable!(action_tokens -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(action_tokens, users);

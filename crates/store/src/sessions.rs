@@ -216,3 +216,27 @@ pub fn list_user_sessions(
         .select(UserSessionRow::as_select())
         .load(conn)?)
 }
+
+/// Ends every live browser session of a user ("sign out of other devices"), revoking the
+/// grants issued through them. Returns how many ended.
+pub fn end_all_user_sessions(conn: &mut DbConnection, user_id: &str, now: i64) -> Result<usize, StoreError> {
+    crate::in_transaction(conn, |conn| {
+        let ids: Vec<String> = user_sessions::table
+            .filter(user_sessions::user_id.eq(user_id))
+            .filter(user_sessions::ended_at.is_null())
+            .select(user_sessions::id)
+            .load(conn)?;
+        for id in &ids {
+            end_user_session(conn, id, now)?;
+        }
+        Ok(ids.len())
+    })
+}
+
+/// Moves a login session's overall deadline (a journey restarted after a timeout).
+pub fn extend_auth_session(conn: &mut DbConnection, id: &str, expires_at: i64) -> Result<(), StoreError> {
+    diesel::update(auth_sessions::table.filter(auth_sessions::id.eq(id)))
+        .set(auth_sessions::expires_at.eq(expires_at))
+        .execute(conn)?;
+    Ok(())
+}
