@@ -151,11 +151,10 @@ async fn logout(
     };
 
     if hint.is_none() {
-        let confirmed = is_post
-            && params.get("confirm").is_some()
-            && csrf_matches(headers, params.get("csrf_token"));
+        // The confirmation form carries the token of its double-submit cookie; nothing else can.
+        let confirmed = is_post && csrf_matches(headers, params.get("csrf_token"));
         if !confirmed {
-            return confirmation_page(provider, realm, &locale, &params);
+            return confirmation_page(provider, realm, &settings, &locale, &params);
         }
     }
 
@@ -238,7 +237,13 @@ async fn end_sessions(
         .await
 }
 
-fn confirmation_page(provider: &Provider, realm: &str, locale: &str, params: &Params) -> Response {
+fn confirmation_page(
+    provider: &Provider,
+    realm: &str,
+    settings: &RealmSettings,
+    locale: &str,
+    params: &Params,
+) -> Response {
     let csrf_token = random_token(32);
     let fields: Vec<Value> = [
         "client_id",
@@ -254,7 +259,7 @@ fn confirmation_page(provider: &Provider, realm: &str, locale: &str, params: &Pa
     })
     .collect();
     let context = json!({
-        "realm_name": realm,
+        "realm_name": if settings.display_name.is_empty() { realm } else { &settings.display_name },
         "action_url": format!("{}/protocol/openid-connect/logout", provider.issuer(realm)),
         "csrf_token": csrf_token,
         "fields": fields,
