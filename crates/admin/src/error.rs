@@ -30,6 +30,9 @@ pub enum AdminError {
     /// The database or another part of ours failed.
     #[error("internal error")]
     Internal,
+    /// The mail server refused or could not be reached.
+    #[error("Failed to send execute actions email")]
+    MailFailed,
 }
 
 impl AdminError {
@@ -42,6 +45,7 @@ impl AdminError {
             Self::Conflict(_) => "conflict",
             Self::Busy => "temporarily_unavailable",
             Self::Internal => "server_error",
+            Self::MailFailed => "mail_failed",
         }
     }
 
@@ -53,7 +57,7 @@ impl AdminError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Internal | Self::MailFailed => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }

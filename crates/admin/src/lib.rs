@@ -36,6 +36,10 @@ pub fn router(actions: Arc<Actions>) -> Router {
                 .delete(users::delete_user),
         )
         .route(
+            "/admin/realms/{realm}/users/{id}/execute-actions-email",
+            axum::routing::put(users::put_execute_actions_email),
+        )
+        .route(
             "/admin/realms/{realm}/clients",
             get(clients::get_clients).post(clients::post_client),
         )

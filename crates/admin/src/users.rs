@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use sesame_actions::{Actions, PasswordError};
+use sesame_actions::{Actions, ActionsMailError, PasswordError};
 use sesame_domain::{RequiredAction, Secret, User, normalize_password};
 
 use crate::AdminError;
@@ -428,4 +428,85 @@ async fn new_password(
         required.push(RequiredAction::UpdatePassword);
     }
     Ok(Some(hash))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ExecuteActionsQuery {
+    lifespan: Option<String>,
+    client_id: Option<String>,
+    redirect_uri: Option<String>,
+}
+
+/// `PUT /admin/realms/{realm}/users/{id}/execute-actions-email`: Keycloak's contract, the
+/// actions as a JSON array in the body, `lifespan` (seconds), `client_id` and `redirect_uri` as
+/// query parameters; 204 once the mail is sent.
+pub(crate) async fn put_execute_actions_email(
+    State(actions): State<Arc<Actions>>,
+    Path((realm, id)): Path<(String, String)>,
+    Query(query): Query<ExecuteActionsQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, AdminError> {
+    let provider = &actions.provider;
+    let (admin, _) = authorize(provider, &headers, &realm).await?;
+    let aliases: Vec<String> = if body.iter().all(u8::is_ascii_whitespace) {
+        Vec::new()
+    } else {
+        parse_json(&body)?
+    };
+    let required = parse_required_actions(Some(&aliases))?;
+    let lifespan = match query.lifespan.as_deref() {
+        Some(text) => Some(
+            text.parse::<i64>()
+                .ok()
+                .filter(|seconds| *seconds > 0)
+                .ok_or_else(|| {
+                    AdminError::BadRequest(
+                        "lifespan must be a positive number of seconds".to_owned(),
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    if query.redirect_uri.is_some() && query.client_id.is_none() {
+        return Err(AdminError::BadRequest(
+            "redirect_uri needs client_id".to_owned(),
+        ));
+    }
+    let request = sesame_actions::ActionsMailRequest {
+        realm: realm.clone(),
+        user_id: id.clone(),
+        actions: required,
+        lifespan,
+        client_id: query.client_id,
+        redirect_uri: query.redirect_uri,
+    };
+    match sesame_actions::send_actions_mail(&actions, request).await {
+        Ok(_) => {
+            tracing::info!(realm, user_id = %id, admin = %admin.client_id, "execute-actions mail sent");
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Err(err) => Err(match err {
+            ActionsMailError::UnknownRealm => AdminError::NotFound("realm"),
+            ActionsMailError::UnknownUser => AdminError::NotFound("user"),
+            ActionsMailError::UnknownClient => {
+                AdminError::BadRequest("Client doesn't exist".to_owned())
+            }
+            ActionsMailError::RedirectUriNotAllowed => {
+                AdminError::BadRequest("Invalid redirect uri.".to_owned())
+            }
+            ActionsMailError::NoAddress => AdminError::BadRequest("User email missing".to_owned()),
+            ActionsMailError::UserDisabled => AdminError::BadRequest("User is disabled".to_owned()),
+            ActionsMailError::BadLifespan => AdminError::BadRequest(err.to_string()),
+            ActionsMailError::Render(cause) => {
+                tracing::error!(realm, cause, "actions mail could not be rendered");
+                AdminError::Internal
+            }
+            ActionsMailError::Send(cause) => {
+                tracing::error!(realm, user_id = %id, error = %cause, "actions mail could not be sent");
+                AdminError::MailFailed
+            }
+            ActionsMailError::Store(err) => AdminError::from(err),
+        }),
+    }
 }

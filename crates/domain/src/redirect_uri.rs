@@ -8,7 +8,7 @@ use url::Url;
 pub struct RedirectUri(String);
 
 /// Why a redirect URI from a request was refused.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum RedirectUriError {
     /// Not an absolute URI, or one with a fragment (RFC 6749 §3.1.2).
     #[error("redirect_uri is not an absolute URI without a fragment")]
@@ -99,8 +99,8 @@ mod tests {
         let registered: Vec<String> = registered.iter().map(|uri| (*uri).to_owned()).collect();
         let result = RedirectUri::matching(requested, &registered, loopback);
         assert_eq!(
-            result.as_ref().map(RedirectUri::as_str),
-            expected.as_ref().map(|uri| *uri),
+            result.map(|uri| uri.as_str().to_owned()),
+            expected.map(str::to_owned),
             "{requested:?}"
         );
     }

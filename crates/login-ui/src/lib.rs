@@ -1,9 +1,11 @@
-//! Renders the login pages of Sésame from a Tera theme and localised message bundles.
+//! Renders the login pages and the mails of Sésame from a Tera theme and localised message
+//! bundles.
 //!
-//! [`Ui`] holds the base theme compiled into the binary (templates under `login/`, message
-//! bundles, static resources), optionally with some files replaced from an operator's theme
-//! directory. It renders a page from a template name, a locale and a JSON context, picks a locale
-//! for a request, formats messages built outside templates and hands out static resources.
+//! [`Ui`] holds the base theme compiled into the binary (page templates under `login/`, mail
+//! templates under `email/`, message bundles, static resources), optionally with some files
+//! replaced from an operator's theme directory. It renders a page or a mail from a template name,
+//! a locale and a JSON context, picks a locale for a request, formats messages and durations
+//! built outside templates and hands out static resources.
 //!
 //! This crate only displays: which page comes next, which error to show and which URLs are safe
 //! to link to are decided by the callers. Pages follow a strict Content-Security-Policy
@@ -18,7 +20,8 @@
 //! - `resources`: [`RESOURCES_URL_PREFIX`], so templates write `{{ resources }}/css/login.css`.
 //!
 //! URLs in `href` and `action` go through the `checked_url` filter, which fails the render for
-//! anything but `http(s)://…` and same-site paths.
+//! anything but `http(s)://…` and same-site paths. Messages with parameters go through the
+//! `format_message` filter: `{{ msg.linkExpiresIn | format_message(params=[link_expiration]) }}`.
 
 mod bundle;
 mod filters;
@@ -43,10 +46,17 @@ pub const RESOURCES_URL_PREFIX: &str = "/resources";
 /// Locale used when a requested locale has no bundle.
 pub const DEFAULT_LOCALE: &str = "fr";
 
-/// Folder of the templates this crate renders, inside the theme.
+/// Folder of the page templates, inside the theme.
 const TEMPLATE_FOLDER: &str = "login";
 
-/// The login-page renderer: Tera templates, message bundles and static resources of one theme.
+/// Folder of the mail templates, inside the theme.
+const EMAIL_FOLDER: &str = "email";
+
+/// Prefix of the partials: templates included by others, never rendered on their own.
+const PARTIAL_PREFIX: char = '_';
+
+/// The renderer of the login pages and mails: Tera templates, message bundles and static
+/// resources of one theme.
 ///
 /// Build it once at start-up with [`Ui::load`] and share it (it is `Send + Sync`); rendering
 /// does not touch the file system.
@@ -62,7 +72,8 @@ pub struct Ui {
 /// Why the theme could not be loaded or a page could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum UiError {
-    /// The theme has no template of that name (the name includes the `login/` folder).
+    /// The theme has no template of that name (the name includes the `login/` or `email/`
+    /// folder).
     #[error("no template named {0}")]
     TemplateMissing(String),
     /// A template of the theme could not be parsed, or extends a template that does not exist.
@@ -88,20 +99,59 @@ pub enum UiError {
     },
 }
 
+/// A mail rendered in one locale: its subject and its two bodies, built from the same context.
+///
+/// `Debug` leaves the bodies out: they hold the action link, which must not reach a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RenderedMail {
+    /// The subject line, on one line and trimmed.
+    pub subject: String,
+    /// The plain-text part, not HTML-escaped.
+    pub text: String,
+    /// The HTML part, escaped like the pages.
+    pub html: String,
+}
+
+impl fmt::Debug for RenderedMail {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("RenderedMail")
+            .field("subject", &self.subject)
+            .field("text", &"[redacted]")
+            .field("html", &"[redacted]")
+            .finish()
+    }
+}
+
 struct Resource {
     bytes: Cow<'static, [u8]>,
     content_type: &'static str,
 }
+
+/// A unit of [`Ui::format_duration`]: its length in seconds, its singular and plural message keys.
+type DurationUnit = (i64, &'static str, &'static str);
+
+/// The smallest unit, which every duration is a whole number of.
+const SECOND: DurationUnit = (1, "durationSecond", "durationSeconds");
+
+/// Units of [`Ui::format_duration`], largest first.
+const DURATION_UNITS: [DurationUnit; 4] = [
+    (86_400, "durationDay", "durationDays"),
+    (3_600, "durationHour", "durationHours"),
+    (60, "durationMinute", "durationMinutes"),
+    SECOND,
+];
 
 impl Ui {
     /// Loads the embedded base theme, replacing with the files of `override_dir` those that
     /// exist there under the same relative path.
     ///
     /// The override directory mirrors `themes/`: `<dir>/base/login/login.html`,
-    /// `<dir>/base/messages/messages_fr.toml`, `<dir>/base/resources/css/login.css`. A bundle
-    /// replaced there must still hold every key of the embedded one (the code and the other
-    /// templates use them), and all bundles must have the same keys; both are checked here so
-    /// that a broken theme stops the start-up rather than a page.
+    /// `<dir>/base/email/execute-actions.html`, `<dir>/base/messages/messages_fr.toml`,
+    /// `<dir>/base/resources/css/login.css`. A bundle replaced there must still hold every key
+    /// of the embedded one (the code and the other templates use them), and all bundles must
+    /// have the same keys; both are checked here so that a broken theme stops the start-up
+    /// rather than a page.
     ///
     /// # Errors
     ///
@@ -134,7 +184,8 @@ impl Ui {
     /// An unknown `locale` falls back to its primary language ("fr-CA" to "fr"), then to
     /// [`DEFAULT_LOCALE`]. The context must be a JSON object; `locale`, `msg` and `resources`
     /// are added to it (see the crate documentation) and win over keys of the same name.
-    /// HTML escaping is on for every `.html` template.
+    /// HTML escaping is on for every `.html` template. Partials (names starting with `_`) are
+    /// not pages and count as missing.
     ///
     /// # Errors
     ///
@@ -148,23 +199,61 @@ impl Ui {
         context: &serde_json::Value,
     ) -> Result<String, UiError> {
         let name = format!("{TEMPLATE_FOLDER}/{template}");
-        if !self.tera.get_template_names().any(|known| known == name) {
+        if template.starts_with(PARTIAL_PREFIX) || !self.has_template(&name) {
             return Err(UiError::TemplateMissing(name));
         }
-        if !context.is_object() {
-            return Err(UiError::ContextNotObject);
+
+        let tera_context = self.context(locale, context)?;
+        self.render_template(&name, &tera_context)
+    }
+
+    /// Renders the mail `email/<template>` (for example `"execute-actions"`) in `locale`.
+    ///
+    /// A mail is three templates rendered from the same context: `<template>.subject.txt`,
+    /// `<template>.txt` (not HTML-escaped) and `<template>.html` (escaped). The subject template
+    /// receives `subject_params` for the `{0}`, `{1}`… of its message; its output is put on one
+    /// line (line breaks and control characters become spaces, so that nothing in the context
+    /// can add a mail header) and handed to the bodies as `subject`. The locale and the context
+    /// work as in [`Ui::render`].
+    ///
+    /// # Errors
+    ///
+    /// [`UiError::TemplateMissing`] if one of the three templates does not exist,
+    /// [`UiError::ContextNotObject`] if `context` is not an object, [`UiError::Render`] if a
+    /// template fails or the subject comes out empty.
+    pub fn render_email(
+        &self,
+        template: &str,
+        locale: &str,
+        subject_params: &[&str],
+        context: &serde_json::Value,
+    ) -> Result<RenderedMail, UiError> {
+        let subject_name = format!("{EMAIL_FOLDER}/{template}.subject.txt");
+        let text_name = format!("{EMAIL_FOLDER}/{template}.txt");
+        let html_name = format!("{EMAIL_FOLDER}/{template}.html");
+        for name in [&subject_name, &text_name, &html_name] {
+            if template.starts_with(PARTIAL_PREFIX) || !self.has_template(name) {
+                return Err(UiError::TemplateMissing(name.clone()));
+            }
         }
 
-        let (locale, messages) = self.bundle(locale);
-        let mut tera_context =
-            tera::Context::from_value(context.clone()).map_err(|err| render_error(&err))?;
-        tera_context.insert("locale", locale);
-        tera_context.insert("msg", messages);
-        tera_context.insert("resources", RESOURCES_URL_PREFIX);
+        let mut tera_context = self.context(locale, context)?;
+        tera_context.insert("subject_params", subject_params);
+        let subject = one_line(&self.render_template(&subject_name, &tera_context)?);
+        if subject.is_empty() {
+            return Err(UiError::Render(format!(
+                "{subject_name} rendered an empty subject"
+            )));
+        }
+        tera_context.insert("subject", &subject);
 
-        self.tera
-            .render(&name, &tera_context)
-            .map_err(|err| render_error(&err))
+        let text = self.render_template(&text_name, &tera_context)?;
+        let html = self.render_template(&html_name, &tera_context)?;
+        Ok(RenderedMail {
+            subject,
+            text,
+            html,
+        })
     }
 
     /// The message `key` in `locale`, with `{0}`, `{1}`… replaced by `params`, for texts built
@@ -182,6 +271,32 @@ impl Ui {
                 key.to_owned()
             }
         }
+    }
+
+    /// A duration in words, in the largest unit that holds it exactly: "7 jours", "1 jour",
+    /// "12 heures", "90 minutes"; "7 days", "12 hours" in English.
+    ///
+    /// Exact rather than rounded, so that the text is never wrong: 36 hours reads "36 heures",
+    /// not "1 jour". Negative durations count as zero. French uses the
+    /// singular for 0 and 1, English for 1 only. The locale falls back as in [`Ui::render`].
+    #[must_use]
+    pub fn format_duration(&self, locale: &str, seconds: i64) -> String {
+        let seconds = seconds.max(0);
+        let (unit_seconds, singular_key, plural_key) = DURATION_UNITS
+            .into_iter()
+            .find(|(unit_seconds, _, _)| seconds >= *unit_seconds && seconds % unit_seconds == 0)
+            // Only zero matches no unit.
+            .unwrap_or(SECOND);
+
+        let count = seconds / unit_seconds;
+        let (locale, _) = self.bundle(locale);
+        let singular = if locale == "fr" {
+            count <= 1
+        } else {
+            count == 1
+        };
+        let key = if singular { singular_key } else { plural_key };
+        self.message(locale, key, &[&count.to_string()])
     }
 
     /// The static resource at `path` (for example `"css/login.css"`), with its `Content-Type`.
@@ -239,6 +354,31 @@ impl Ui {
         locale::negotiate(ui_locales, cookie, accept_language, candidates, &fallback)
     }
 
+    fn has_template(&self, name: &str) -> bool {
+        self.tera.get_template_names().any(|known| known == name)
+    }
+
+    /// The caller's context with the renderer's keys added (see the crate documentation).
+    fn context(&self, locale: &str, context: &serde_json::Value) -> Result<tera::Context, UiError> {
+        if !context.is_object() {
+            return Err(UiError::ContextNotObject);
+        }
+
+        let (locale, messages) = self.bundle(locale);
+        let mut tera_context =
+            tera::Context::from_value(context.clone()).map_err(|err| render_error(&err))?;
+        tera_context.insert("locale", locale);
+        tera_context.insert("msg", messages);
+        tera_context.insert("resources", RESOURCES_URL_PREFIX);
+        Ok(tera_context)
+    }
+
+    fn render_template(&self, name: &str, context: &tera::Context) -> Result<String, UiError> {
+        self.tera
+            .render(name, context)
+            .map_err(|err| render_error(&err))
+    }
+
     /// The bundle to use for a requested locale, with the locale it belongs to.
     fn bundle(&self, requested: &str) -> (&str, &Messages) {
         static NO_MESSAGES: Messages = Messages::new();
@@ -281,6 +421,7 @@ fn load_templates(override_dir: Option<&Path>) -> Result<Tera, UiError> {
     // `Tera::default` keeps autoescaping on for `.html`, the only safe setting for these pages.
     let mut tera = Tera::default();
     tera.register_filter(filters::CHECKED_URL, filters::checked_url);
+    tera.register_filter(filters::FORMAT_MESSAGE, filters::format_message);
     tera.add_raw_templates(templates)
         .map_err(|err| UiError::TemplateInvalid(error_chain(&err)))?;
     Ok(tera)
@@ -352,6 +493,21 @@ fn load_resources(override_dir: Option<&Path>) -> Result<BTreeMap<String, Resour
         resources.insert(path.to_owned(), resource);
     }
     Ok(resources)
+}
+
+/// Puts a rendered subject on one line: a line break in a header would start a new header.
+fn one_line(text: &str) -> String {
+    let spaced: String = text
+        .chars()
+        .map(|character| {
+            if character.is_control() {
+                ' '
+            } else {
+                character
+            }
+        })
+        .collect();
+    spaced.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn render_error(err: &tera::Error) -> UiError {

@@ -77,7 +77,126 @@ fn sample_contexts() -> Vec<(&'static str, Value)> {
                 "link_text": "clickHereToLogIn",
             }),
         ),
+        (
+            "login-otp.html",
+            form_context(json!({
+                "info": "loginTimeout",
+                "error": "invalidTotpMessage",
+                "errors": {"otp": "Code à usage unique invalide."},
+                "devices": [
+                    {"id": "credential-1", "label": "Test Tuto Initialisation 1"},
+                    {"id": "credential-2", "label": "Test Tuto 2"},
+                ],
+                "selected": "credential-2",
+            })),
+        ),
+        (
+            "login-config-totp.html",
+            form_context(json!({
+                "info": "loginTimeout",
+                "error": "invalidTotpMessage",
+                "errors": {
+                    "totp": "Code à usage unique invalide.",
+                    "userLabel": "Veuillez saisir un nom d'appareil.",
+                },
+                "qr_svg": SAMPLE_QR_SVG,
+                "manual_url": "/realms/smart-oa/login-actions/required-action?mode=manual",
+                "qr_url": "/realms/smart-oa/login-actions/required-action",
+                "manual": false,
+                "secret_grouped": "JBSW Y3DP EHPK 3PXP",
+                "algorithm": "SHA1",
+                "digits": 6,
+                "period": 30,
+                "user_label": "Téléphone de Jeanne",
+                "logout_sessions": true,
+                "cancel": true,
+            })),
+        ),
+        (
+            "login-config-totp.html",
+            form_context(json!({
+                "errors": {},
+                "manual_url": "/realms/smart-oa/login-actions/required-action?mode=manual",
+                "qr_url": "/realms/smart-oa/login-actions/required-action",
+                "manual": true,
+                "secret_grouped": "JBSW Y3DP EHPK 3PXP",
+                "algorithm": "SHA1",
+                "digits": 6,
+                "period": 30,
+                "cancel": false,
+            })),
+        ),
+        (
+            "login-update-password.html",
+            form_context(json!({
+                "info": "loginTimeout",
+                "error": "notMatchPasswordMessage",
+                "errors": {
+                    "password-new": "Mot de passe invalide : longueur minimale 12.",
+                    "password-confirm": "Les mots de passe ne correspondent pas.",
+                },
+                "username": "jeanne@example.fr",
+                "logout_sessions": true,
+            })),
+        ),
+        (
+            "login-update-profile.html",
+            form_context(json!({
+                "info": "loginTimeout",
+                "error": "emailExistsMessage",
+                "errors": {
+                    "email": "Cette adresse de courriel est déjà utilisée.",
+                    "firstName": "Veuillez renseigner ce champ.",
+                    "lastName": "Veuillez renseigner ce champ.",
+                },
+                "email": "jeanne@example.fr",
+                "first_name": "",
+                "last_name": "",
+            })),
+        ),
     ]
+}
+
+/// The QR code as the server would pass it: markup with its own text alternative.
+const SAMPLE_QR_SVG: &str = concat!(
+    r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 29 29" role="img" "#,
+    r#"aria-label="Code QR"><path d="M0 0h7v7H0z"/></svg>"#,
+);
+
+/// The context every form page of the login flow needs, with `extra` added.
+fn form_context(extra: Value) -> Value {
+    let mut context = json!({
+        "realm_name": "Smart OA",
+        "action_url": "/realms/smart-oa/login-actions/required-action?session_code=abc",
+        "csrf_token": "csrf-123",
+        "step": "step-42",
+        "errors": {},
+    });
+    if let (Some(context), Value::Object(extra)) = (context.as_object_mut(), extra) {
+        context.extend(extra);
+    }
+    context
+}
+
+/// The page as read on screen: tags removed, entities decoded, lines trimmed, blank lines
+/// dropped.
+fn visible_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for character in html.chars() {
+        match character {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            other if !in_tag => text.push(other),
+            _ => {}
+        }
+    }
+    decode_entities(&text)
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Undoes Tera's HTML escaping, so that tests can look for the texts as a user reads them.
@@ -94,7 +213,10 @@ fn decode_entities(html: &str) -> String {
 fn assert_inputs_labelled(page: &str, html: &str) {
     for input in html.split("<input ").skip(1) {
         let tag = input.split('>').next().unwrap_or_default();
-        if tag.contains(r#"type="hidden""#) {
+        let hidden = tag
+            .split_whitespace()
+            .any(|attribute| attribute == "hidden");
+        if tag.contains(r#"type="hidden""#) || hidden {
             continue;
         }
         let id = tag
@@ -106,6 +228,64 @@ fn assert_inputs_labelled(page: &str, html: &str) {
             html.contains(&format!(r#"<label for="{id}">"#)),
             "{page}: input {id} has no label"
         );
+    }
+}
+
+/// On a page that explains the "*" convention ("* Champs requis"), a required text field is
+/// marked in its label and a required radio group in its legend.
+fn assert_required_fields_marked(page: &str, html: &str) {
+    if !html.contains(r#"<p class="form-hint">"#) {
+        return;
+    }
+    for input in html.split("<input ").skip(1) {
+        let tag = input.split('>').next().unwrap_or_default();
+        let required = tag
+            .split_whitespace()
+            .any(|attribute| attribute == "required");
+        if !required || tag.contains(r#"type="radio""#) {
+            continue;
+        }
+        let id = tag
+            .split(r#"id=""#)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("{page}: required input without id: <input {tag}>"));
+        let label = html
+            .split(&format!(r#"<label for="{id}">"#))
+            .nth(1)
+            .and_then(|rest| rest.split("</label>").next())
+            .unwrap_or_else(|| panic!("{page}: input {id} has no label"));
+        assert!(
+            label.contains(r#"<span class="required-mark" aria-hidden="true"> *</span>"#),
+            "{page}: the label of {id} does not mark it required"
+        );
+    }
+    if html.contains(r#"type="radio""#) {
+        assert!(
+            html.contains(r#"<span class="required-mark" aria-hidden="true"> *</span></legend>"#),
+            "{page}: the radio group is not marked required"
+        );
+    }
+}
+
+/// Every `aria-describedby` names an element of the page, and every invalid field has one.
+fn assert_descriptions_exist(page: &str, html: &str) {
+    for reference in html.split(r#"aria-describedby=""#).skip(1) {
+        let id = reference.split('"').next().unwrap_or_default();
+        assert!(
+            html.contains(&format!(r#" id="{id}""#)),
+            "{page}: aria-describedby names {id}, which is not on the page"
+        );
+    }
+    for input in html.split("<input ").skip(1) {
+        let tag = input.split('>').next().unwrap_or_default();
+        // A radio button is described through its fieldset.
+        if tag.contains(r#"aria-invalid="true""#) && !tag.contains(r#"type="radio""#) {
+            assert!(
+                tag.contains("aria-describedby"),
+                "{page}: invalid field without a description: <input {tag}>"
+            );
+        }
     }
 }
 
@@ -228,6 +408,9 @@ fn every_template_renders_in_both_locales() {
                 "{template} links the stylesheet"
             );
             assert_inputs_labelled(template, &html);
+            assert_required_fields_marked(template, &html);
+            assert_descriptions_exist(template, &html);
+            assert!(!html.contains("msg."), "{template}: an unrendered key");
         }
     }
 }
@@ -606,6 +789,10 @@ fn unknown_locale_renders_in_french_and_regional_tags_use_their_language() {
 #[test]
 fn templates_have_no_inline_script_or_style() {
     for (name, text) in theme::TEMPLATES {
+        // Mails are not served under the pages' policy; they may carry inline styles.
+        if name.starts_with("email/") {
+            continue;
+        }
         assert_eq!(csp_violations(text), Vec::<&str>::new(), "{name}");
     }
 }
@@ -631,14 +818,20 @@ fn csp_violations_finds_inline_script_and_style() {
 #[test]
 fn templates_extend_the_layout() {
     for (name, text) in theme::TEMPLATES {
-        if *name == "login/layout.html" {
+        if *name != "login/layout.html" {
+            assert!(!text.contains("<h1"), "{name} adds an h1 of its own");
+        }
+        let is_partial = name
+            .rsplit('/')
+            .next()
+            .is_some_and(|file| file.starts_with('_'));
+        if *name == "login/layout.html" || is_partial || !name.starts_with("login/") {
             continue;
         }
         assert!(
             text.starts_with(r#"{% extends "login/layout.html" %}"#),
             "{name} does not extend the layout"
         );
-        assert!(!text.contains("<h1"), "{name} adds an h1 of its own");
     }
 }
 
@@ -762,6 +955,55 @@ fn bundles_hold_the_keys_used_by_code() {
         "tooManyAttemptsMessage",
         "requiredFieldsHint",
         "requiredField",
+        "accountUpdatedTitle",
+        "accountUpdatedMessage",
+        "clickHereToLogIn",
+        "otpCode",
+        "chooseDevice",
+        "configureTotpTitle",
+        "totpScanAlt",
+        "updatePasswordTitle",
+        "updatePasswordWarning",
+        "passwordNew",
+        "passwordConfirm",
+        "logoutOtherSessions",
+        "doSubmit",
+        "doCancel",
+        "updateProfileTitle",
+        "email",
+        "firstName",
+        "lastName",
+        "invalidTotpMessage",
+        "missingTotpMessage",
+        "missingDeviceNameMessage",
+        "invalidDeviceNameMessage",
+        "duplicateDeviceNameMessage",
+        "invalidFormMessage",
+        "notMatchPasswordMessage",
+        "missingPasswordMessage",
+        "invalidPasswordMinLength",
+        "invalidPasswordMaxLength",
+        "invalidPasswordNotUsername",
+        "invalidPasswordNotEmail",
+        "invalidPasswordMinDigits",
+        "invalidEmailMessage",
+        "emailExistsMessage",
+        "expiredActionTokenMessage",
+        "expiredActionTokenTitle",
+        "loginCancelledMessage",
+        "actionConfigureTotp",
+        "actionUpdatePassword",
+        "actionUpdateProfile",
+        "actionVerifyEmail",
+        "executeActionsSubject",
+        "durationDay",
+        "durationDays",
+        "durationHour",
+        "durationHours",
+        "durationMinute",
+        "durationMinutes",
+        "durationSecond",
+        "durationSeconds",
     ];
 
     for locale in ["fr", "en"] {
@@ -825,6 +1067,123 @@ fn french_texts_match_the_guide() {
     check("requiredField", "Veuillez renseigner ce champ.");
     check("accountUpdatedTitle", "Votre compte a été mis à jour");
     check("clickHereToLogIn", "Cliquez ici pour vous connecter");
+    check("accountUpdatedMessage", "Votre compte a été mis à jour.");
+    check("otpCode", "Code à usage unique");
+    check("chooseDevice", "Choisissez votre appareil");
+    check(
+        "configureTotpTitle",
+        "Configuration de l'authentification par mobile",
+    );
+    check(
+        "totpStep1",
+        "Installez une des applications suivantes sur votre mobile :",
+    );
+    check(
+        "totpStep2",
+        "Ouvrez l'application et scannez le code-barres :",
+    );
+    check("totpUnableToScan", "Impossible de scanner ?");
+    check(
+        "totpScanAlt",
+        "Code QR à scanner avec votre application ; si vous ne pouvez pas le scanner, \
+         utilisez le lien «\u{a0}Impossible de scanner ?\u{a0}»",
+    );
+    check(
+        "totpStep2Manual",
+        "Ouvrez l'application et saisissez la clé :",
+    );
+    check(
+        "totpManualSettings",
+        "Utilisez les valeurs de configuration suivantes si l'application permet de les définir :",
+    );
+    check("totpTimeBased", "Basé sur le temps");
+    check("totpScanBarcode", "Scanner le code-barres ?");
+    // The guide says "Sauvegarder" here, but its button reads "Soumettre".
+    check(
+        "totpStep3",
+        "Entrez le code à usage unique fourni par l'application et cliquez sur Soumettre \
+         pour terminer.",
+    );
+    check(
+        "totpStep3DeviceName",
+        "Renseignez un nom d'appareil pour vous aider à gérer vos appareils OTP.",
+    );
+    check("deviceName", "Nom d'appareil");
+    check("logoutOtherSessions", "Se déconnecter des autres appareils");
+    check("doSubmit", "Soumettre");
+    check("doCancel", "Annuler");
+    check("updatePasswordTitle", "Mise à jour du mot de passe");
+    check(
+        "updatePasswordWarning",
+        "Vous devez changer votre mot de passe.",
+    );
+    check("passwordNew", "Nouveau mot de passe");
+    check("passwordConfirm", "Confirmation du mot de passe");
+    check("updateProfileTitle", "Mise à jour du compte");
+    check("email", "Courriel");
+    check("firstName", "Prénom");
+    check("lastName", "Nom");
+    check("invalidTotpMessage", "Code à usage unique invalide.");
+    check(
+        "missingTotpMessage",
+        "Veuillez saisir le code à usage unique.",
+    );
+    check(
+        "missingDeviceNameMessage",
+        "Veuillez saisir un nom d'appareil.",
+    );
+    check(
+        "duplicateDeviceNameMessage",
+        "Ce nom d'appareil est déjà utilisé. Choisissez-en un autre.",
+    );
+    check(
+        "notMatchPasswordMessage",
+        "Les mots de passe ne correspondent pas.",
+    );
+    check("missingPasswordMessage", "Veuillez saisir un mot de passe.");
+    check(
+        "invalidPasswordMinLength",
+        "Mot de passe invalide : longueur minimale {0}.",
+    );
+    check(
+        "invalidPasswordMaxLength",
+        "Mot de passe invalide : longueur maximale {0}.",
+    );
+    check(
+        "invalidPasswordNotUsername",
+        "Mot de passe invalide : il ne doit pas être identique au nom d'utilisateur.",
+    );
+    check(
+        "invalidPasswordNotEmail",
+        "Mot de passe invalide : il ne doit pas être identique au courriel.",
+    );
+    check(
+        "invalidPasswordMinDigits",
+        "Mot de passe invalide : il doit contenir au moins {0} chiffre(s).",
+    );
+    check("invalidEmailMessage", "Adresse de courriel invalide.");
+    check(
+        "emailExistsMessage",
+        "Cette adresse de courriel est déjà utilisée.",
+    );
+    check(
+        "expiredActionTokenMessage",
+        "Ce lien a expiré ou a déjà été utilisé. \
+         Demandez un nouveau mail d'initialisation à votre administrateur.",
+    );
+    check("expiredActionTokenTitle", "Lien expiré");
+    check("loginCancelledMessage", "La connexion a été annulée.");
+    check(
+        "actionConfigureTotp",
+        "Configurer l'authentification par mobile",
+    );
+    check("actionUpdatePassword", "Mettre à jour le mot de passe");
+    check("actionUpdateProfile", "Mettre à jour le compte");
+    check("actionVerifyEmail", "Vérifier le courriel");
+    check(
+        "executeActionsSubject",
+        "Initialisation de votre compte {0}",
+    );
 
     assert!(french.values().all(|text| !text.contains("Veillez")));
 }
@@ -1152,4 +1511,859 @@ fn empty_override_dir_keeps_the_embedded_theme() {
     let ui = Ui::load(Some(dir.path())).expect("empty override directory is fine");
 
     assert_eq!(ui.message("fr", "doLogIn", &[]), "Connexion");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Second sign-in step and required actions
+
+/// Renders `template` in French with `context` and returns the text as read on screen.
+fn french_text(ui: &Ui, template: &str, context: &Value) -> String {
+    visible_text(&render(ui, template, "fr", context))
+}
+
+fn assert_contains_all(page: &str, text: &str, expected: &[&str]) {
+    for fragment in expected {
+        assert!(
+            text.contains(fragment),
+            "{page}: missing {fragment:?} in\n{text}"
+        );
+    }
+}
+
+#[test]
+fn form_pages_render_with_only_their_required_fields() {
+    let ui = ui();
+    let required = json!({"action_url": "/a", "csrf_token": "t", "step": "s"});
+    let mut config_totp = required.clone();
+    config_totp["qr_svg"] = json!(SAMPLE_QR_SVG);
+    config_totp["manual_url"] = json!("/a?mode=manual");
+
+    for (template, context) in [
+        ("login-otp.html", &required),
+        ("login-config-totp.html", &config_totp),
+        ("login-update-password.html", &required),
+        ("login-update-profile.html", &required),
+    ] {
+        let html = render(&ui, template, "fr", context);
+
+        assert!(!html.contains("error-summary"), "{template}");
+        assert!(!html.contains("aria-invalid"), "{template}");
+        assert!(!html.contains("field-error"), "{template}");
+        assert!(
+            html.contains(r#"<input type="hidden" name="step" value="s">"#),
+            "{template} echoes the step"
+        );
+        assert!(
+            html.contains(r#"<input type="hidden" name="csrf_token" value="t">"#),
+            "{template}"
+        );
+        assert!(
+            html.contains(r#"<p class="form-hint">* Champs requis</p>"#),
+            "{template}"
+        );
+    }
+}
+
+#[test]
+fn form_pages_need_their_step() {
+    let ui = ui();
+    let context = json!({"action_url": "/a", "csrf_token": "t"});
+
+    for template in [
+        "login-otp.html",
+        "login-update-password.html",
+        "login-update-profile.html",
+    ] {
+        let result = ui.render(template, "fr", &context);
+        assert!(
+            matches!(&result, Err(UiError::Render(reason)) if reason.contains("step")),
+            "{template}: {result:?}"
+        );
+    }
+}
+
+#[test]
+fn otp_page_shows_the_labels_of_the_guide() {
+    let ui = ui();
+    let context = form_context(json!({
+        "devices": [
+            {"id": "credential-1", "label": "Test Tuto Initialisation 1"},
+            {"id": "credential-2", "label": "Test Tuto 2"},
+        ],
+        "selected": "credential-2",
+    }));
+
+    let text = french_text(&ui, "login-otp.html", &context);
+
+    assert_contains_all(
+        "login-otp.html",
+        &text,
+        &[
+            "Connectez-vous à votre compte\n* Champs requis\nChoisissez votre appareil *\n\
+             Test Tuto Initialisation 1\nTest Tuto 2\nCode à usage unique *\nConnexion",
+        ],
+    );
+}
+
+#[test]
+fn otp_page_with_several_devices_offers_a_radio_group() {
+    let ui = ui();
+    let context = &sample_contexts()[6].1;
+
+    let html = decode_entities(&render(&ui, "login-otp.html", "fr", context));
+
+    assert_contains_all(
+        "login-otp.html",
+        &html,
+        &[
+            r#"<fieldset id="selected_credential">"#,
+            "<legend>Choisissez votre appareil<span",
+            concat!(
+                r#"<input id="device-1" name="selected_credential" type="radio" "#,
+                r#"value="credential-1" required>"#,
+            ),
+            r#"<label for="device-1">Test Tuto Initialisation 1</label>"#,
+            concat!(
+                r#"<input id="device-2" name="selected_credential" type="radio" "#,
+                r#"value="credential-2" required checked>"#,
+            ),
+            r#"<label for="device-2">Test Tuto 2</label>"#,
+            "</fieldset>",
+            concat!(
+                r#"<input id="otp" name="otp" type="text" inputmode="numeric" "#,
+                r#"autocomplete="one-time-code" required autofocus "#,
+                r#"aria-invalid="true" aria-describedby="otp-error">"#,
+            ),
+            r#"<p id="otp-error" class="field-error">Code à usage unique invalide.</p>"#,
+            r##"<li><a href="#otp">Code à usage unique invalide.</a></li>"##,
+            r#"<button type="submit" class="button button-primary">Connexion</button>"#,
+        ],
+    );
+    assert_eq!(html.matches(" checked").count(), 1);
+
+    let english = render(&ui, "login-otp.html", "en", context);
+    assert!(english.contains("<legend>Choose your device<span"));
+    assert!(english.contains(r#"<label for="otp">One-time code<span"#));
+}
+
+#[test]
+fn otp_page_marks_the_device_choice_invalid() {
+    let ui = ui();
+    let context = form_context(json!({
+        "devices": [{"id": "a", "label": "A"}, {"id": "b", "label": "B"}],
+        "selected": "",
+        "errors": {"selected_credential": "Choisissez un appareil."},
+    }));
+
+    let html = render(&ui, "login-otp.html", "fr", &context);
+
+    assert!(html.contains(
+        r#"<fieldset id="selected_credential" aria-describedby="selected_credential-error">"#
+    ));
+    assert!(html.contains(
+        r#"<p id="selected_credential-error" class="field-error">Choisissez un appareil.</p>"#
+    ));
+    assert_eq!(html.matches(r#"aria-invalid="true""#).count(), 2, "{html}");
+    assert!(!html.contains(" checked"), "nothing selected");
+    assert!(html.contains(r##"<a href="#selected_credential">"##));
+}
+
+#[test]
+fn otp_page_with_one_device_sends_it_hidden() {
+    let ui = ui();
+    let one = form_context(json!({"devices": [{"id": "credential-1", "label": "Mobile"}]}));
+    let none = form_context(json!({"devices": []}));
+
+    let with_one = render(&ui, "login-otp.html", "fr", &one);
+    let with_none = render(&ui, "login-otp.html", "fr", &none);
+
+    assert!(
+        with_one
+            .contains(r#"<input type="hidden" name="selected_credential" value="credential-1">"#)
+    );
+    assert!(!with_one.contains("<fieldset"));
+    assert!(!with_one.contains("Mobile"), "a lone device is not shown");
+    assert!(!with_none.contains("selected_credential"));
+}
+
+#[test]
+fn config_totp_page_shows_step_2_of_the_guide() {
+    let ui = ui();
+    let context = &sample_contexts()[7].1;
+
+    let html = render(&ui, "login-config-totp.html", "fr", context);
+    let text = visible_text(&html);
+
+    assert_contains_all(
+        "login-config-totp.html",
+        &text,
+        &["Configuration de l'authentification par mobile\n\
+           ⚠\n\
+           Le temps imparti pour la connexion est écoulé. \
+           Le processus de connexion redémarre depuis le début.\n\
+           Code à usage unique invalide.\n\
+           Code à usage unique invalide.\n\
+           Veuillez saisir un nom d'appareil.\n\
+           Installez une des applications suivantes sur votre mobile :\n\
+           Microsoft Authenticator\nFreeOTP\nGoogle Authenticator\n\
+           Ouvrez l'application et scannez le code-barres :\n\
+           Impossible de scanner ?\n\
+           Entrez le code à usage unique fourni par l'application et cliquez sur Soumettre \
+           pour terminer.\n\
+           Renseignez un nom d'appareil pour vous aider à gérer vos appareils OTP.\n\
+           * Champs requis\n\
+           Code à usage unique *\n\
+           Code à usage unique invalide.\n\
+           Nom d'appareil *\n\
+           Veuillez saisir un nom d'appareil.\n\
+           Se déconnecter des autres appareils\n\
+           Soumettre\nAnnuler"],
+    );
+    let html = decode_entities(&html);
+    assert_contains_all(
+        "login-config-totp.html",
+        &html,
+        &[
+            "<ol class=\"steps\">",
+            &format!(r#"<div class="qr-code">{SAMPLE_QR_SVG}</div>"#),
+            r#"<a href="/realms/smart-oa/login-actions/required-action?mode=manual">"#,
+            concat!(
+                r#"<input id="totp" name="totp" type="text" inputmode="numeric" "#,
+                r#"autocomplete="one-time-code" required "#,
+                r#"aria-invalid="true" aria-describedby="totp-error">"#,
+            ),
+            concat!(
+                r#"<input id="userLabel" name="userLabel" type="text" "#,
+                r#"value="Téléphone de Jeanne" autocomplete="off" required "#,
+                r#"aria-invalid="true" aria-describedby="userLabel-error">"#,
+            ),
+            concat!(
+                r#"<input id="logout-sessions" name="logout-sessions" type="checkbox" "#,
+                r#"value="on" checked>"#,
+            ),
+            r#"<button type="submit" class="button button-primary">Soumettre</button>"#,
+            concat!(
+                r#"<button type="submit" class="button button-secondary" name="cancel" "#,
+                r#"value="true" formnovalidate>Annuler</button>"#,
+            ),
+        ],
+    );
+    assert!(!html.contains("JBSW"), "the key only shows in manual mode");
+}
+
+#[test]
+fn config_totp_page_in_manual_mode_shows_the_grouped_key_and_settings() {
+    let ui = ui();
+    let context = &sample_contexts()[8].1;
+
+    let html = render(&ui, "login-config-totp.html", "fr", context);
+    let text = visible_text(&html);
+    let english = visible_text(&render(&ui, "login-config-totp.html", "en", context));
+
+    assert!(
+        html.contains(r#"<code id="totp-secret" class="secret-key">JBSW Y3DP EHPK 3PXP</code>"#)
+    );
+    assert_contains_all(
+        "login-config-totp.html",
+        &text,
+        &["Ouvrez l'application et saisissez la clé :\n\
+           JBSW Y3DP EHPK 3PXP\n\
+           Utilisez les valeurs de configuration suivantes si l'application permet de les \
+           définir :\n\
+           Type : Basé sur le temps\n\
+           Algorithme : SHA1\n\
+           Chiffres : 6\n\
+           Intervalle : 30 secondes\n\
+           Scanner le code-barres ?"],
+    );
+    assert!(
+        decode_entities(&html)
+            .contains(r#"<a href="/realms/smart-oa/login-actions/required-action">"#)
+    );
+    assert!(!html.contains("<svg"), "no QR code in manual mode");
+    assert!(!text.contains("Impossible de scanner"));
+    assert!(!html.contains(r#"name="cancel""#), "no cancel unless asked");
+    assert!(!html.contains(" checked"));
+    assert!(english.contains("Type: Time-based\nAlgorithm: SHA1\nDigits: 6\nInterval: 30 seconds"));
+}
+
+#[test]
+fn config_totp_page_refuses_an_unsafe_manual_link() {
+    let ui = ui();
+    let context = form_context(json!({
+        "qr_svg": SAMPLE_QR_SVG,
+        "manual_url": "javascript:alert(1)",
+    }));
+
+    let result = ui.render("login-config-totp.html", "fr", &context);
+
+    assert!(matches!(result, Err(UiError::Render(_))), "{result:?}");
+}
+
+#[test]
+fn update_password_page_ties_a_field_error_to_its_field() {
+    let ui = ui();
+    let context = form_context(json!({
+        "errors": {"password-new": "Mot de passe invalide : longueur minimale 12."},
+        "username": "jeanne@example.fr",
+    }));
+
+    let html = render(&ui, "login-update-password.html", "fr", &context);
+
+    let expected = r##"<!DOCTYPE html>
+<html lang="fr">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex, nofollow">
+<title>Mise à jour du mot de passe – Smart OA</title>
+<link rel="stylesheet" href="&#x2F;resources/css/login.css">
+</head>
+<body>
+<header class="site-header">
+<p class="realm-name">Smart OA</p>
+</header>
+<main id="main" class="card">
+<h1>Mise à jour du mot de passe</h1>
+
+<div id="error-summary" class="alert alert-error" role="alert">
+<div class="alert-body">
+<p>Veuillez corriger les erreurs suivantes :</p>
+<ul class="error-list">
+<li><a href="#password-new">Mot de passe invalide : longueur minimale 12.</a></li>
+</ul>
+</div>
+</div>
+<div class="alert alert-warning">
+<span class="alert-icon" aria-hidden="true">⚠</span>
+<p>Vous devez changer votre mot de passe.</p>
+</div>
+<form id="password-form" class="form" action="{action}" method="post">
+<input type="hidden" name="csrf_token" value="csrf-123">
+<input type="hidden" name="step" value="step-42">
+{username_input}
+<p class="form-hint">* Champs requis</p>
+<div class="field">
+<label for="password-new">Nouveau mot de passe{required_mark}</label>
+{new_input}
+<p id="password-new-error" class="field-error">Mot de passe invalide : longueur minimale 12.</p>
+</div>
+<div class="field">
+<label for="password-confirm">Confirmation du mot de passe{required_mark}</label>
+{confirm_input}
+</div>
+<div class="field choice">
+<input id="logout-sessions" name="logout-sessions" type="checkbox" value="on">
+<label for="logout-sessions">Se déconnecter des autres appareils</label>
+</div>
+<div class="form-actions">
+<button type="submit" class="button button-primary">Soumettre</button>
+</div>
+</form>
+
+</main>
+
+</body>
+</html>
+"##
+    .replace(
+        "{action}",
+        "&#x2F;realms&#x2F;smart-oa&#x2F;login-actions&#x2F;required-action?session_code=abc",
+    )
+    // Lines too long for the source file.
+    .replace(
+        "{username_input}",
+        concat!(
+            r#"<input id="username" name="username" type="text" value="jeanne@example.fr" "#,
+            r#"autocomplete="username" readonly hidden>"#,
+        ),
+    )
+    .replace(
+        "{required_mark}",
+        r#"<span class="required-mark" aria-hidden="true"> *</span>"#,
+    )
+    .replace(
+        "{new_input}",
+        concat!(
+            r#"<input id="password-new" name="password-new" type="password" "#,
+            r#"autocomplete="new-password" required autofocus "#,
+            r#"aria-invalid="true" aria-describedby="password-new-error">"#,
+        ),
+    )
+    .replace(
+        "{confirm_input}",
+        concat!(
+            r#"<input id="password-confirm" name="password-confirm" type="password" "#,
+            r#"autocomplete="new-password" required>"#,
+        ),
+    );
+    assert_same_document(&html, &expected);
+}
+
+#[test]
+fn update_password_page_shows_step_3_of_the_guide() {
+    let ui = ui();
+    let context = &sample_contexts()[9].1;
+
+    let html = render(&ui, "login-update-password.html", "fr", context);
+    let text = visible_text(&html);
+
+    assert_contains_all(
+        "login-update-password.html",
+        &text,
+        &["Mise à jour du mot de passe\n\
+           ⚠\n\
+           Le temps imparti pour la connexion est écoulé. \
+           Le processus de connexion redémarre depuis le début.\n\
+           Les mots de passe ne correspondent pas.\n\
+           Mot de passe invalide : longueur minimale 12.\n\
+           Les mots de passe ne correspondent pas.\n\
+           ⚠\nVous devez changer votre mot de passe.\n\
+           * Champs requis\n\
+           Nouveau mot de passe *\n\
+           Mot de passe invalide : longueur minimale 12.\n\
+           Confirmation du mot de passe *\n\
+           Les mots de passe ne correspondent pas.\n\
+           Se déconnecter des autres appareils\n\
+           Soumettre"],
+    );
+    // The summary lists the fields in form order, not in the order of the keys.
+    let new_link = html.find(r##"href="#password-new""##);
+    let confirm_link = html.find(r##"href="#password-confirm""##);
+    assert!(new_link < confirm_link, "{html}");
+    assert!(html.contains(concat!(
+        r#"<input id="password-confirm" name="password-confirm" type="password" "#,
+        r#"autocomplete="new-password" required "#,
+        r#"aria-invalid="true" aria-describedby="password-confirm-error">"#,
+    )));
+}
+
+#[test]
+fn update_profile_page_shows_step_4_of_the_guide() {
+    let ui = ui();
+    let context = form_context(json!({
+        "errors": {
+            "firstName": "Veuillez renseigner ce champ.",
+            "lastName": "Veuillez renseigner ce champ.",
+        },
+        "email": "jeanne@example.fr",
+        "first_name": "",
+        "last_name": "",
+    }));
+
+    let html = render(&ui, "login-update-profile.html", "fr", &context);
+    let text = visible_text(&html);
+
+    assert_contains_all(
+        "login-update-profile.html",
+        &text,
+        &["Mise à jour du compte\n\
+           Veuillez corriger les erreurs suivantes :\n\
+           Veuillez renseigner ce champ.\n\
+           Veuillez renseigner ce champ.\n\
+           * Champs requis\n\
+           Courriel *\n\
+           Prénom *\n\
+           Veuillez renseigner ce champ.\n\
+           Nom *\n\
+           Veuillez renseigner ce champ.\n\
+           Soumettre"],
+    );
+    let html = decode_entities(&html);
+    assert_contains_all(
+        "login-update-profile.html",
+        &html,
+        &[
+            concat!(
+                r#"<input id="email" name="email" type="email" value="jeanne@example.fr" "#,
+                r#"autocomplete="email" autocapitalize="none" spellcheck="false" required>"#,
+            ),
+            concat!(
+                r#"<input id="firstName" name="firstName" type="text" value="" "#,
+                r#"autocomplete="given-name" required "#,
+                r#"aria-invalid="true" aria-describedby="firstName-error">"#,
+            ),
+            concat!(
+                r#"<input id="lastName" name="lastName" type="text" value="" "#,
+                r#"autocomplete="family-name" required "#,
+                r#"aria-invalid="true" aria-describedby="lastName-error">"#,
+            ),
+            r#"<p id="firstName-error" class="field-error">Veuillez renseigner ce champ.</p>"#,
+            r#"<p id="lastName-error" class="field-error">Veuillez renseigner ce champ.</p>"#,
+        ],
+    );
+    assert!(!html.contains(r#"aria-describedby="email-error""#));
+}
+
+#[test]
+fn update_profile_page_escapes_the_values_it_echoes() {
+    let ui = ui();
+    let attack = r#""><script>alert(1)</script>"#;
+    let context = form_context(json!({
+        "email": attack,
+        "first_name": attack,
+        "last_name": attack,
+        "errors": {"email": attack},
+    }));
+
+    let html = render(&ui, "login-update-profile.html", "fr", &context);
+
+    assert!(!html.contains("<script"), "{html}");
+    assert!(html.contains("&quot;&gt;&lt;script&gt;"));
+}
+
+#[test]
+fn account_updated_page_uses_the_info_template() {
+    let ui = ui();
+    let context = json!({
+        "realm_name": "Smart OA",
+        "title": "accountUpdatedTitle",
+        "message": "accountUpdatedMessage",
+        "link_url": "https://portal.example/",
+        "link_text": "clickHereToLogIn",
+    });
+
+    let text = french_text(&ui, "info.html", &context);
+    let english = visible_text(&render(&ui, "info.html", "en", &context));
+
+    assert!(text.contains(
+        "Votre compte a été mis à jour\nVotre compte a été mis à jour.\n\
+         Cliquez ici pour vous connecter"
+    ));
+    assert!(english.contains("Your account has been updated\n"));
+}
+
+#[test]
+fn partials_are_not_pages() {
+    let ui = ui();
+
+    let result = ui.render("_alerts.html", "fr", &json!({}));
+
+    assert!(
+        matches!(&result, Err(UiError::TemplateMissing(name)) if name == "login/_alerts.html"),
+        "{result:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mails
+
+fn mail_context(link: &str) -> Value {
+    json!({
+        "realm_name": "Smart OA",
+        "user_name": "",
+        "link": link,
+        "link_expiration": "7 jours",
+        "actions": [
+            "Configurer l'authentification par mobile",
+            "Mettre à jour le mot de passe",
+            "Mettre à jour le compte",
+        ],
+    })
+}
+
+const SAMPLE_LINK: &str =
+    "https://idp.example/realms/smart-oa/login-actions/action-token?key=abc.def&client_id=portal";
+
+fn render_mail(ui: &Ui, locale: &str, context: &Value) -> crate::RenderedMail {
+    match ui.render_email("execute-actions", locale, &["Smart OA"], context) {
+        Ok(mail) => mail,
+        Err(err) => panic!("execute-actions in {locale} failed to render: {err}"),
+    }
+}
+
+#[test]
+fn execute_actions_mail_in_french_is_the_expected_text() {
+    let ui = ui();
+
+    let mail = render_mail(&ui, "fr", &mail_context(SAMPLE_LINK));
+
+    assert_eq!(mail.subject, "Initialisation de votre compte Smart OA");
+    let expected = "Smart OA
+
+Bonjour,
+
+Votre administrateur vous demande de finaliser votre compte Smart OA : Configurer \
+l'authentification par mobile, Mettre à jour le mot de passe, Mettre à jour le compte. \
+Cliquez sur le lien ci-dessous pour commencer.
+
+https://idp.example/realms/smart-oa/login-actions/action-token?key=abc.def&client_id=portal
+
+Ce lien expire dans 7 jours.
+
+Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.
+
+-- 
+Ce message vous a été envoyé automatiquement par Smart OA.
+";
+    assert_same_document(&mail.text, expected);
+}
+
+#[test]
+fn execute_actions_mail_html_part_escapes_and_holds_the_link() {
+    let ui = ui();
+    let escaped_link = "https:&#x2F;&#x2F;idp.example&#x2F;realms&#x2F;smart-oa&#x2F;\
+                        login-actions&#x2F;action-token?key=abc.def&amp;client_id=portal";
+
+    let mail = render_mail(&ui, "fr", &mail_context(SAMPLE_LINK));
+
+    assert!(mail.html.starts_with("<!DOCTYPE html>\n<html lang=\"fr\">"));
+    assert!(
+        mail.html
+            .contains("<title>Initialisation de votre compte Smart OA</title>")
+    );
+    assert!(
+        mail.html
+            .contains(&format!(r#"<a href="{escaped_link}" style="#)),
+        "button link: {}",
+        mail.html
+    );
+    assert!(
+        mail.html.contains(&format!(">{escaped_link}</p>")),
+        "the link as text"
+    );
+    assert!(
+        !mail.html.contains("&client_id"),
+        "a raw & in the HTML part"
+    );
+    assert_contains_all(
+        "execute-actions.html",
+        &visible_text(&mail.html),
+        &[
+            "Smart OA\nBonjour,\n\
+             Votre administrateur vous demande de finaliser votre compte Smart OA : \
+             Configurer l'authentification par mobile, Mettre à jour le mot de passe, \
+             Mettre à jour le compte. Cliquez sur le lien ci-dessous pour commencer.\n\
+             Finaliser mon compte\n",
+            "Ce lien expire dans 7 jours.\n\
+             Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n\
+             Ce message vous a été envoyé automatiquement par Smart OA.",
+        ],
+    );
+}
+
+#[test]
+fn execute_actions_mail_escapes_only_its_html_part() {
+    let ui = ui();
+    let mut context = mail_context("https://idp.example/a?x=1&y=2");
+    context["user_name"] = json!("Jeanne <Dupont> & Cie");
+
+    let mail = render_mail(&ui, "fr", &context);
+
+    assert!(mail.text.contains("Bonjour Jeanne <Dupont> & Cie,\n"));
+    assert!(mail.text.contains("\nhttps://idp.example/a?x=1&y=2\n"));
+    assert!(!mail.text.contains("&amp;"));
+    assert!(!mail.text.contains("&#x"));
+    assert!(
+        mail.html
+            .contains("Bonjour Jeanne &lt;Dupont&gt; &amp; Cie,")
+    );
+    assert!(!mail.html.contains("<Dupont>"));
+}
+
+#[test]
+fn execute_actions_mail_in_english() {
+    let ui = ui();
+    let mut context = mail_context(SAMPLE_LINK);
+    context["user_name"] = json!("Jeanne Dupont");
+    context["link_expiration"] = json!("7 days");
+    context["actions"] = json!(["Set up mobile authentication", "Update your password"]);
+
+    let mail = render_mail(&ui, "en", &context);
+
+    assert_eq!(mail.subject, "Set up your Smart OA account");
+    assert_contains_all(
+        "execute-actions.txt",
+        &mail.text,
+        &[
+            "Hello Jeanne Dupont,\n",
+            "Your administrator asks you to finish setting up your Smart OA account: \
+             Set up mobile authentication, Update your password. Click the link below to start.",
+            &format!("\n{SAMPLE_LINK}\n"),
+            "This link expires in 7 days.",
+        ],
+    );
+    assert!(mail.html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
+    assert!(mail.html.contains(">Set up my account</a>"));
+}
+
+#[test]
+fn mail_subject_stays_on_one_line() {
+    let ui = ui();
+
+    let mail = ui
+        .render_email(
+            "execute-actions",
+            "fr",
+            &["Smart\r\nBcc: someone@example.org\t"],
+            &mail_context(SAMPLE_LINK),
+        )
+        .expect("mail renders");
+
+    assert_eq!(
+        mail.subject,
+        "Initialisation de votre compte Smart Bcc: someone@example.org"
+    );
+}
+
+#[test]
+fn mail_errors_are_errors() {
+    let ui = ui();
+    let context = mail_context(SAMPLE_LINK);
+
+    let missing = ui.render_email("no-such-mail", "fr", &[], &context);
+    let partial = ui.render_email("_header", "fr", &[], &context);
+    let traversal = ui.render_email("../login/login", "fr", &[], &context);
+    let not_object = ui.render_email("execute-actions", "fr", &[], &json!("x"));
+    let unsafe_link = ui.render_email(
+        "execute-actions",
+        "fr",
+        &[],
+        &mail_context("javascript:alert(1)"),
+    );
+    let missing_variable = ui.render_email("execute-actions", "fr", &[], &json!({}));
+
+    assert!(
+        matches!(&missing, Err(UiError::TemplateMissing(name))
+            if name == "email/no-such-mail.subject.txt"),
+        "{missing:?}"
+    );
+    assert!(matches!(partial, Err(UiError::TemplateMissing(_))));
+    assert!(matches!(traversal, Err(UiError::TemplateMissing(_))));
+    assert!(matches!(not_object, Err(UiError::ContextNotObject)));
+    assert!(
+        matches!(&unsafe_link, Err(UiError::Render(reason)) if reason.contains("refused a URL")),
+        "{unsafe_link:?}"
+    );
+    assert!(matches!(missing_variable, Err(UiError::Render(_))));
+}
+
+#[test]
+fn rendered_mail_debug_leaves_the_link_out() {
+    let mail = render_mail(&ui(), "fr", &mail_context(SAMPLE_LINK));
+
+    let debug = format!("{mail:?}");
+
+    assert!(debug.contains("Initialisation de votre compte Smart OA"));
+    assert!(!debug.contains("action-token"), "{debug}");
+}
+
+#[test]
+fn mail_templates_have_no_script_and_share_partials() {
+    for (name, text) in theme::TEMPLATES {
+        if !name.starts_with("email/") {
+            continue;
+        }
+        assert!(!text.to_ascii_lowercase().contains("<script"), "{name}");
+    }
+    let body = |name: &str| {
+        theme::TEMPLATES
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, text)| *text)
+            .unwrap_or_else(|| panic!("{name} embedded"))
+    };
+
+    assert!(body("email/execute-actions.html").contains(r#"{% include "email/_header.html" %}"#));
+    assert!(body("email/execute-actions.html").contains(r#"{% include "email/_footer.html" %}"#));
+    assert!(body("email/execute-actions.txt").contains(r#"{% include "email/_header.txt""#));
+    assert!(body("email/execute-actions.txt").contains(r#"{% include "email/_footer.txt""#));
+    assert!(body("email/execute-actions.subject.txt").contains("msg.executeActionsSubject"));
+}
+
+#[test]
+fn override_dir_replaces_a_mail_template() {
+    let dir = TempDir::new("mail");
+    dir.write(
+        "base/email/execute-actions.subject.txt",
+        "[{{ realm_name }}] \
+         {{ msg.executeActionsSubject | format_message(params=subject_params) }}",
+    );
+
+    let ui = Ui::load(Some(dir.path())).expect("overridden theme loads");
+    let mail = render_mail(&ui, "fr", &mail_context(SAMPLE_LINK));
+
+    assert_eq!(
+        mail.subject,
+        "[Smart OA] Initialisation de votre compte Smart OA"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Filters and durations
+
+#[test]
+fn format_message_filter_fills_parameters() {
+    fn check(value: &Value, params: Option<Value>, expected: Result<&str, &str>) {
+        let mut arguments = std::collections::HashMap::new();
+        if let Some(params) = params {
+            arguments.insert("params".to_owned(), params);
+        }
+        let result = filters::format_message(value, &arguments);
+        match (result, expected) {
+            (Ok(actual), Ok(expected)) => assert_eq!(actual, json!(expected)),
+            (Err(err), Err(expected)) => {
+                assert!(err.to_string().contains(expected), "{err}");
+            }
+            (result, expected) => panic!("{value} gave {result:?}, expected {expected:?}"),
+        }
+    }
+
+    check(&json!("{0} jours"), Some(json!(["7"])), Ok("7 jours"));
+    check(
+        &json!("{0} / {1}"),
+        Some(json!([30, true])),
+        Ok("30 / true"),
+    );
+    check(&json!("{0}"), None, Ok("{0}"));
+    check(&json!("{0}"), Some(json!([])), Ok("{0}"));
+    check(&json!("{0}"), Some(json!("x")), Err("to be an array"));
+    check(
+        &json!("{0}"),
+        Some(json!([null])),
+        Err("strings, numbers or booleans"),
+    );
+    check(
+        &json!("{0}"),
+        Some(json!([{"a": 1}])),
+        Err("strings, numbers or booleans"),
+    );
+    check(&json!(3), Some(json!(["x"])), Err("expects a string"));
+}
+
+#[test]
+fn format_duration_uses_the_largest_exact_unit() {
+    let ui = ui();
+    let check = |locale: &str, seconds: i64, expected: &str| {
+        assert_eq!(
+            ui.format_duration(locale, seconds),
+            expected,
+            "{locale} {seconds}"
+        );
+    };
+
+    check("fr", 7 * 86_400, "7 jours");
+    check("fr", 86_400, "1 jour");
+    check("fr", 12 * 3_600, "12 heures");
+    check("fr", 3_600, "1 heure");
+    check("fr", 36 * 3_600, "36 heures");
+    check("fr", 5 * 60, "5 minutes");
+    check("fr", 60, "1 minute");
+    check("fr", 90 * 60, "90 minutes");
+    check("fr", 90, "90 secondes");
+    check("fr", 1, "1 seconde");
+    check("fr", 0, "0 seconde");
+    check("fr", -30, "0 seconde");
+    check("fr", i64::MIN, "0 seconde");
+    check("fr", i64::MAX, "9223372036854775807 secondes");
+    check("en", 7 * 86_400, "7 days");
+    check("en", 86_400, "1 day");
+    check("en", 12 * 3_600, "12 hours");
+    check("en", 3_600, "1 hour");
+    check("en", 5 * 60, "5 minutes");
+    check("en", 60, "1 minute");
+    check("en", 1, "1 second");
+    check("en", 0, "0 seconds");
+    check("en-GB", 2 * 86_400, "2 days");
+    check("de", 2 * 86_400, "2 jours");
 }

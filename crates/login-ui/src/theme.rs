@@ -1,10 +1,11 @@
 //! The base theme compiled into the binary, and the directory that may override its files.
 //!
-//! Every file of `themes/base/` that the pages need is embedded, so a bare binary renders the
-//! pages. An operator's theme directory mirrors that layout (`base/login/login.html`,
-//! `base/messages/messages_fr.toml`, `base/resources/css/login.css`); a file found there
-//! replaces the embedded one with the same relative path. Files that have no embedded
-//! counterpart are ignored: the renderer only knows the pages listed here.
+//! Every file of `themes/base/` that the pages and mails need is embedded, so a bare binary
+//! renders them. An operator's theme directory mirrors that layout (`base/login/login.html`,
+//! `base/email/execute-actions.html`, `base/messages/messages_fr.toml`,
+//! `base/resources/css/login.css`); a file found there replaces the embedded one with the same
+//! relative path. Files that have no embedded counterpart are ignored: the renderer only knows
+//! the templates listed here.
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,12 @@ use crate::UiError;
 /// Name of the embedded theme, and first component of every override path.
 pub(crate) const THEME_NAME: &str = "base";
 
-/// Templates, by the name Tera knows them under (`login/<file>`).
+/// Templates, by the name Tera knows them under (`login/<file>` for pages, `email/<file>` for
+/// mails).
+///
+/// Names starting with `_` are partials, included by other templates and never rendered alone.
+/// Tera escapes HTML in the templates whose name ends in `.html` and leaves `.txt` ones as
+/// written, which is what the text part and the subject of a mail need.
 pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     (
         "login/layout.html",
@@ -43,6 +49,54 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     (
         "login/info.html",
         include_str!("../../../themes/base/login/info.html"),
+    ),
+    (
+        "login/_alerts.html",
+        include_str!("../../../themes/base/login/_alerts.html"),
+    ),
+    (
+        "login/login-otp.html",
+        include_str!("../../../themes/base/login/login-otp.html"),
+    ),
+    (
+        "login/login-config-totp.html",
+        include_str!("../../../themes/base/login/login-config-totp.html"),
+    ),
+    (
+        "login/login-update-password.html",
+        include_str!("../../../themes/base/login/login-update-password.html"),
+    ),
+    (
+        "login/login-update-profile.html",
+        include_str!("../../../themes/base/login/login-update-profile.html"),
+    ),
+    (
+        "email/_header.html",
+        include_str!("../../../themes/base/email/_header.html"),
+    ),
+    (
+        "email/_footer.html",
+        include_str!("../../../themes/base/email/_footer.html"),
+    ),
+    (
+        "email/_header.txt",
+        include_str!("../../../themes/base/email/_header.txt"),
+    ),
+    (
+        "email/_footer.txt",
+        include_str!("../../../themes/base/email/_footer.txt"),
+    ),
+    (
+        "email/execute-actions.subject.txt",
+        include_str!("../../../themes/base/email/execute-actions.subject.txt"),
+    ),
+    (
+        "email/execute-actions.txt",
+        include_str!("../../../themes/base/email/execute-actions.txt"),
+    ),
+    (
+        "email/execute-actions.html",
+        include_str!("../../../themes/base/email/execute-actions.html"),
     ),
 ];
 

@@ -613,12 +613,14 @@ impl KeyRing {
     /// Seals a secret other than a signing key (a TOTP device's key) with the key-encryption
     /// key; `purpose` binds the ciphertext to where it is stored, so it cannot be moved.
     pub fn seal_secret(&self, plaintext: &[u8], purpose: &str) -> Result<String, KeyError> {
-        self.kek.seal(plaintext, format!("sesame-secret\0{purpose}").as_bytes())
+        self.kek
+            .seal(plaintext, format!("sesame-secret\0{purpose}").as_bytes())
     }
 
     /// Opens a secret sealed by [`KeyRing::seal_secret`] with the same `purpose`.
     pub fn open_secret(&self, sealed: &str, purpose: &str) -> Result<Vec<u8>, KeyError> {
-        self.kek.open(sealed, format!("sesame-secret\0{purpose}").as_bytes())
+        self.kek
+            .open(sealed, format!("sesame-secret\0{purpose}").as_bytes())
     }
 
     /// Drops the cached keys of `realm`, so that the next call reads the database (for example

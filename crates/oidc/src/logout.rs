@@ -208,13 +208,12 @@ async fn end_sessions(
         .and_then(Value::as_str)
         .map(str::to_owned);
     let mut to_end = Vec::new();
-    if let Some(session) = browser_session {
-        if hint_subject
+    if let Some(session) = browser_session
+        && hint_subject
             .as_ref()
             .is_none_or(|subject| *subject == session.user_id)
-        {
-            to_end.push(session.id);
-        }
+    {
+        to_end.push(session.id);
     }
     let realm_name = realm.to_owned();
     provider

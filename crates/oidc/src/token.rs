@@ -400,6 +400,10 @@ fn invalid_grant(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, description)
 }
 
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "called as a map_err function"
+)]
 pub(crate) fn store_failure(err: StoreError) -> OAuthError {
     tracing::error!(error = %err, "database failure at a back-channel endpoint");
     OAuthError::new(

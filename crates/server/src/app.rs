@@ -18,6 +18,7 @@ use axum::routing::get;
 use sesame_actions::{Actions, PasswordHasher};
 use sesame_domain::{Client, ClientAuthMethod, RealmSettings};
 use sesame_login_ui::Ui;
+use sesame_mail::Mailer;
 use sesame_oidc::keys::{KeyEncryptionKey, KeyRing};
 use sesame_oidc::{Clock, Provider};
 use sesame_store::Database;
@@ -63,10 +64,19 @@ impl Sesame {
             public_url: config.public_url.as_str().trim_end_matches('/').to_owned(),
             clock,
         });
+        let mailer = match &config.smtp_url {
+            Some(url) => Mailer::smtp(url.expose()).context("mail.smtp_url (SESAME_SMTP_URL)")?,
+            None => {
+                let outbox = config.data_dir.join("outbox");
+                tracing::warn!(dir = %outbox.display(), "no SMTP server configured: mail is written to the outbox");
+                Mailer::dangerous_outbox(outbox)
+            }
+        };
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let actions = Arc::new(Actions {
             provider: provider.clone(),
             passwords: PasswordHasher::new(cores),
+            mailer,
         });
         Ok(Self { provider, actions })
     }
@@ -441,4 +451,79 @@ pub(crate) async fn rotate_keys(
         algorithm.as_str()
     );
     Ok(())
+}
+
+/// `sesame user invite --realm R --email E`: the user (created when missing, with the address
+/// as username) gets the initialisation mail for the realm's required actions.
+pub(crate) async fn invite_user(config: &Config, realm: &str, email: &str) -> anyhow::Result<()> {
+    let sesame = Sesame::build(config).await?;
+    let user = sesame.invite(realm, email).await?;
+    match user.outbox_file {
+        Some(file) => println!("invitation for {email} written to {}", file.display()),
+        None => println!("invitation sent to {email}"),
+    }
+    Ok(())
+}
+
+impl Sesame {
+    /// Creates the user when missing and sends the initialisation mail.
+    pub async fn invite(
+        &self,
+        realm: &str,
+        email: &str,
+    ) -> anyhow::Result<sesame_actions::SentActionsMail> {
+        let email = email.trim().to_lowercase();
+        anyhow::ensure!(
+            email
+                .split_once('@')
+                .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.')),
+            "{email} is not an e-mail address"
+        );
+        let provider = &self.provider;
+        let now = provider.clock.now();
+        let (realm_name, address) = (realm.to_owned(), email.clone());
+        let user_id = provider
+            .db
+            .run(move |conn| {
+                require_realm(conn, &realm_name)?;
+                if let Some(user) = sesame_store::find_user_by_login(conn, &realm_name, &address)? {
+                    return Ok(user.id);
+                }
+                let user = sesame_domain::User {
+                    id: sesame_oidc::new_id(),
+                    realm: realm_name.clone(),
+                    username: address.clone(),
+                    email: Some(address.clone()),
+                    email_verified: false,
+                    first_name: None,
+                    last_name: None,
+                    enabled: true,
+                    locale: None,
+                    created_at: now,
+                };
+                sesame_store::insert_user(conn, &user)?;
+                Ok(user.id)
+            })
+            .await
+            .with_context(|| format!("realm {realm}"))?;
+        let request = sesame_actions::ActionsMailRequest {
+            realm: realm.to_owned(),
+            user_id,
+            actions: Vec::new(),
+            lifespan: None,
+            client_id: None,
+            redirect_uri: None,
+        };
+        Ok(sesame_actions::send_actions_mail(&self.actions, request).await?)
+    }
+}
+
+fn require_realm(
+    conn: &mut sesame_store::DbConnection,
+    realm: &str,
+) -> Result<(), sesame_store::StoreError> {
+    match sesame_store::find_realm(conn, realm)? {
+        Some(_) => Ok(()),
+        None => Err(sesame_store::StoreError::NotFound),
+    }
 }

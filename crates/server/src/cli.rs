@@ -36,6 +36,11 @@ enum Command {
         #[command(subcommand)]
         command: RealmCommand,
     },
+    /// Users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Signing keys.
     Keys {
         #[command(subcommand)]
@@ -52,6 +57,21 @@ enum RealmCommand {
         /// Apply the file to an existing realm (settings and the clients it lists).
         #[arg(long)]
         overwrite: bool,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Creates the user if needed and sends the initialisation mail (the realm's required actions).
+    Invite {
+        /// The realm.
+        #[arg(long)]
+        realm: String,
+        /// The user's address, also their username when the user is created.
+        #[arg(long)]
+        email: String,
         #[command(flatten)]
         target: Target,
     },
@@ -124,6 +144,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let config = admin_config(&target, &environment)?;
             crate::app::import_realm_file(&config, &file, overwrite)
+        }
+        Command::User {
+            command:
+                UserCommand::Invite {
+                    realm,
+                    email,
+                    target,
+                },
+        } => {
+            let config = admin_config(&target, &environment)?;
+            crate::app::invite_user(&config, &realm, &email).await
         }
         Command::Keys {
             command:
@@ -210,21 +241,17 @@ fn init_logging(config: &Config) {
 }
 
 async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+
     let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(terminate) => terminate,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
+    let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+        // Without SIGTERM handling, Ctrl-C still stops the server gracefully.
+        let _ = interrupt.await;
+        return;
+    };
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate.recv() => {}
     }
     tracing::info!("shutting down: finishing requests in flight");
 }

@@ -34,23 +34,39 @@ impl ActionTokenRow {
     /// The actions the token allows.
     pub fn required_actions(&self) -> Result<Vec<RequiredAction>, StoreError> {
         let aliases: Vec<String> = from_json(&self.actions, "action token actions")?;
-        Ok(aliases.iter().filter_map(|alias| RequiredAction::from_alias(alias)).collect())
+        Ok(aliases
+            .iter()
+            .filter_map(|alias| RequiredAction::from_alias(alias))
+            .collect())
     }
 
     /// Encodes a list of actions for [`ActionTokenRow::actions`].
     pub fn encode_actions(actions: &[RequiredAction]) -> String {
-        to_json(&actions.iter().map(|action| action.alias()).collect::<Vec<_>>())
+        to_json(
+            &actions
+                .iter()
+                .map(|action| action.alias())
+                .collect::<Vec<_>>(),
+        )
     }
 }
 
 /// Stores an action token.
-pub fn insert_action_token(conn: &mut DbConnection, token: &ActionTokenRow) -> Result<(), StoreError> {
-    diesel::insert_into(action_tokens::table).values(token).execute(conn)?;
+pub fn insert_action_token(
+    conn: &mut DbConnection,
+    token: &ActionTokenRow,
+) -> Result<(), StoreError> {
+    diesel::insert_into(action_tokens::table)
+        .values(token)
+        .execute(conn)?;
     Ok(())
 }
 
 /// Finds an action token by the digest of the link's token.
-pub fn find_action_token(conn: &mut DbConnection, token_sha256: &str) -> Result<Option<ActionTokenRow>, StoreError> {
+pub fn find_action_token(
+    conn: &mut DbConnection,
+    token_sha256: &str,
+) -> Result<Option<ActionTokenRow>, StoreError> {
     Ok(action_tokens::table
         .filter(action_tokens::token_sha256.eq(token_sha256))
         .select(ActionTokenRow::as_select())
@@ -59,7 +75,11 @@ pub fn find_action_token(conn: &mut DbConnection, token_sha256: &str) -> Result<
 }
 
 /// Marks an action token's journey finished.
-pub fn complete_action_token(conn: &mut DbConnection, token_sha256: &str, now: i64) -> Result<(), StoreError> {
+pub fn complete_action_token(
+    conn: &mut DbConnection,
+    token_sha256: &str,
+    now: i64,
+) -> Result<(), StoreError> {
     diesel::update(action_tokens::table.filter(action_tokens::token_sha256.eq(token_sha256)))
         .filter(action_tokens::completed_at.is_null())
         .set(action_tokens::completed_at.eq(now))
@@ -97,7 +117,11 @@ pub fn record_failure(
             Some((failures, last)) if now - last <= forget_after => failures + 1,
             _ => 1,
         };
-        let locked_until = if failures >= threshold { now + lock_seconds } else { 0 };
+        let locked_until = if failures >= threshold {
+            now + lock_seconds
+        } else {
+            0
+        };
         if previous.is_some() {
             diesel::update(login_failures::table.filter(login_failures::failure_key.eq(key)))
                 .set((
@@ -122,6 +146,7 @@ pub fn record_failure(
 
 /// Forgets the failures of `key` after a successful login.
 pub fn clear_failures(conn: &mut DbConnection, key: &str) -> Result<(), StoreError> {
-    diesel::delete(login_failures::table.filter(login_failures::failure_key.eq(key))).execute(conn)?;
+    diesel::delete(login_failures::table.filter(login_failures::failure_key.eq(key)))
+        .execute(conn)?;
     Ok(())
 }

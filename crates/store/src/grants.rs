@@ -79,6 +79,10 @@ pub struct RefreshTokenRow {
 
 /// What happened when a code or refresh token was presented.
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "returned once per token request and never stored"
+)]
 pub enum Redemption<T> {
     /// First use: the row (now marked used) and its grant.
     Redeemed(T, GrantRow),

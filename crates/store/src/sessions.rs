@@ -219,7 +219,11 @@ pub fn list_user_sessions(
 
 /// Ends every live browser session of a user ("sign out of other devices"), revoking the
 /// grants issued through them. Returns how many ended.
-pub fn end_all_user_sessions(conn: &mut DbConnection, user_id: &str, now: i64) -> Result<usize, StoreError> {
+pub fn end_all_user_sessions(
+    conn: &mut DbConnection,
+    user_id: &str,
+    now: i64,
+) -> Result<usize, StoreError> {
     crate::in_transaction(conn, |conn| {
         let ids: Vec<String> = user_sessions::table
             .filter(user_sessions::user_id.eq(user_id))
@@ -234,7 +238,11 @@ pub fn end_all_user_sessions(conn: &mut DbConnection, user_id: &str, now: i64) -
 }
 
 /// Moves a login session's overall deadline (a journey restarted after a timeout).
-pub fn extend_auth_session(conn: &mut DbConnection, id: &str, expires_at: i64) -> Result<(), StoreError> {
+pub fn extend_auth_session(
+    conn: &mut DbConnection,
+    id: &str,
+    expires_at: i64,
+) -> Result<(), StoreError> {
     diesel::update(auth_sessions::table.filter(auth_sessions::id.eq(id)))
         .set(auth_sessions::expires_at.eq(expires_at))
         .execute(conn)?;

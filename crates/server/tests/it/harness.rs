@@ -142,6 +142,16 @@ pub struct LoginForm {
 impl TestServer {
     /// Starts a server on a fresh database of `backend`, with the `test` realm imported.
     pub async fn start(backend: Backend) -> TestServer {
+        Self::start_with(backend, &[]).await
+    }
+
+    /// Starts a server whose mail goes to the SMTP server at `smtp_url`.
+    pub async fn start_with_smtp(backend: Backend, smtp_url: &str) -> TestServer {
+        Self::start_with(backend, &[("SESAME_SMTP_URL", smtp_url.to_owned())]).await
+    }
+
+    /// Starts a server with extra `SESAME_*` settings.
+    pub async fn start_with(backend: Backend, settings: &[(&'static str, String)]) -> TestServer {
         let data_dir = unique_temp_dir();
         std::fs::create_dir_all(data_dir.join("realms")).expect("create the test data directory");
         std::fs::write(data_dir.join("realms").join("test.toml"), realm_file())
@@ -174,7 +184,7 @@ impl TestServer {
         };
         let admin_secret = random_hex(16);
         let path = |name: &str| data_dir.join(name).display().to_string();
-        let variables: HashMap<&str, String> = HashMap::from([
+        let mut variables: HashMap<&str, String> = HashMap::from([
             ("SESAME_DATA_DIR", data_dir.display().to_string()),
             ("SESAME_DATABASE_URL", database_url),
             ("SESAME_DATABASE_MAX_CONNECTIONS", "4".to_owned()),
@@ -189,6 +199,7 @@ impl TestServer {
             ("SESAME_BOOTSTRAP_ADMIN_CLIENT_SECRET", admin_secret.clone()),
             ("SESAME_LOG_LEVEL", "warn".to_owned()),
         ]);
+        variables.extend(settings.iter().cloned());
         let env = |name: &str| variables.get(name).cloned();
         let config = config::load(Mode::Dev, None, &env)
             .unwrap_or_else(|err| panic!("test configuration refused: {err:?}"));

@@ -1,0 +1,113 @@
+//! Required action UPDATE_PASSWORD: "Mise à jour du mot de passe".
+
+use serde_json::{Map, Value, json};
+use sesame_domain::{RequiredAction, Secret, normalize_password};
+use sesame_oidc::authorize::server_error_page;
+use sesame_oidc::params::Params;
+
+use crate::authenticate::{Login, Outcome, busy_page, message, step_page};
+use crate::flow::Step;
+use crate::{Actions, PasswordError};
+
+const STEP: Step = Step::Action(RequiredAction::UpdatePassword);
+
+/// The new-password form.
+pub(crate) fn show(actions: &Actions, login: &Login) -> axum::response::Response {
+    render(actions, login, None, &Map::new())
+}
+
+fn render(
+    actions: &Actions,
+    login: &Login,
+    error: Option<&str>,
+    errors: &Map<String, Value>,
+) -> axum::response::Response {
+    let username = login
+        .user
+        .as_ref()
+        .map(|user| user.username.clone())
+        .unwrap_or_default();
+    step_page(
+        actions,
+        login,
+        "login-update-password.html",
+        STEP,
+        json!({ "username": username }),
+        error,
+        errors,
+    )
+}
+
+/// Checks the new password against its confirmation and the realm's policy, then stores it.
+pub(crate) async fn submit(actions: &Actions, login: &mut Login, form: &Params) -> Outcome {
+    let provider = &actions.provider;
+    let Some(user) = login.user.clone() else {
+        return Outcome::Advance;
+    };
+    let password = normalize_password(form.get("password-new").unwrap_or_default());
+    let confirmation = normalize_password(form.get("password-confirm").unwrap_or_default());
+    let logout_sessions = form.get("logout-sessions").is_some();
+
+    let mut errors = Map::new();
+    if password.is_empty() {
+        errors.insert(
+            "password-new".into(),
+            message(actions, login, "missingPasswordMessage", &[]),
+        );
+    } else if let Err(rule) =
+        login
+            .settings
+            .password_policy()
+            .check(&password, &user.username, user.email.as_deref())
+    {
+        let parameter = rule
+            .parameter()
+            .map(|count| count.to_string())
+            .unwrap_or_default();
+        errors.insert(
+            "password-new".into(),
+            message(actions, login, rule.message_key(), &[&parameter]),
+        );
+    } else if password != confirmation {
+        errors.insert(
+            "password-confirm".into(),
+            message(actions, login, "notMatchPasswordMessage", &[]),
+        );
+    }
+    if !errors.is_empty() {
+        return Outcome::Show(render(actions, login, Some("invalidFormMessage"), &errors));
+    }
+
+    let hash = match actions.passwords.hash(&Secret::new(password)).await {
+        Ok(hash) => hash,
+        Err(PasswordError::Busy) => return Outcome::Show(busy_page(provider, &login.locale)),
+        Err(PasswordError::Hashing(cause)) => {
+            tracing::error!(cause, "password hashing failed");
+            return Outcome::Show(busy_page(provider, &login.locale));
+        }
+    };
+    let now = provider.clock.now();
+    let user_id = user.id.clone();
+    let stored = provider
+        .db
+        .run(move |conn| {
+            sesame_store::in_transaction(conn, |conn| {
+                sesame_store::set_password(conn, &user_id, &sesame_oidc::new_id(), &hash, now)?;
+                sesame_store::delete_required_action(
+                    conn,
+                    &user_id,
+                    RequiredAction::UpdatePassword,
+                )?;
+                if logout_sessions {
+                    sesame_store::end_all_user_sessions(conn, &user_id, now)?;
+                }
+                Ok(())
+            })
+        })
+        .await;
+    if let Err(err) = stored {
+        return Outcome::Show(server_error_page(provider, &err));
+    }
+    tracing::info!(realm = %login.realm, user_id = %user.id, "password changed");
+    Outcome::Advance
+}
