@@ -16,9 +16,9 @@ use sesame_oidc::params::Params;
 use sesame_oidc::{random_token, sha256_hex};
 use sesame_store::AuthSessionRow;
 
-use crate::Actions;
 use crate::authenticate::see_other;
 use crate::flow::Flow;
+use crate::{Actions, ActionsMailKind};
 
 /// `GET /realms/{realm}/login-actions/action-token?key=...`.
 pub(crate) async fn get_action_token(
@@ -119,6 +119,22 @@ pub(crate) async fn get_action_token(
                     provider.public_url
                 ));
             }
+        }
+    }
+
+    if token.kind == ActionsMailKind::PasswordReset.template() {
+        // The user proved they read their mail: the reset becomes a pending action now.
+        let (owner, to_add) = (user.id.clone(), link_actions.clone());
+        let added = provider
+            .db
+            .run(move |conn| {
+                let mut pending = sesame_store::list_required_actions(conn, &owner)?;
+                pending.extend(to_add);
+                sesame_store::set_required_actions(conn, &owner, &pending)
+            })
+            .await;
+        if let Err(err) = added {
+            return server_error_page(provider, &err);
         }
     }
 

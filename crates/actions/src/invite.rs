@@ -10,9 +10,32 @@ use sesame_store::{ActionTokenRow, StoreError};
 
 use crate::Actions;
 
+/// Which mail carries the link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionsMailKind {
+    /// An administrator asks the user to complete actions (the initialisation mail); the link
+    /// lives `actionTokenGeneratedByAdminLifespan` by default.
+    ExecuteActions,
+    /// The user asked to reset a forgotten password; the link lives
+    /// `actionTokenGeneratedByUserLifespan`.
+    PasswordReset,
+}
+
+impl ActionsMailKind {
+    /// The name of the mail's templates, also stored with the token.
+    pub(crate) fn template(self) -> &'static str {
+        match self {
+            Self::ExecuteActions => "execute-actions",
+            Self::PasswordReset => "password-reset",
+        }
+    }
+}
+
 /// What to send.
 #[derive(Debug, Clone)]
 pub struct ActionsMailRequest {
+    /// Which mail.
+    pub kind: ActionsMailKind,
     /// Realm.
     pub realm: String,
     /// The user.
@@ -82,9 +105,11 @@ pub async fn send_actions_mail(
         .realm(&realm)
         .await?
         .ok_or(ActionsMailError::UnknownRealm)?;
-    let lifespan = request
-        .lifespan
-        .unwrap_or(settings.action_token_generated_by_admin_lifespan);
+    let default_lifespan = match request.kind {
+        ActionsMailKind::ExecuteActions => settings.action_token_generated_by_admin_lifespan,
+        ActionsMailKind::PasswordReset => settings.action_token_generated_by_user_lifespan,
+    };
+    let lifespan = request.lifespan.unwrap_or(default_lifespan);
     if !(1..=365 * 24 * 3600).contains(&lifespan) {
         return Err(ActionsMailError::BadLifespan);
     }
@@ -135,6 +160,7 @@ pub async fn send_actions_mail(
         token_sha256: sesame_oidc::sha256_hex(&key),
         realm: realm.clone(),
         user_id: user.id.clone(),
+        kind: request.kind.template().to_owned(),
         actions: ActionTokenRow::encode_actions(&wanted),
         client_id: client.as_ref().map(|client| client.client_id.clone()),
         redirect_uri,
@@ -142,14 +168,18 @@ pub async fn send_actions_mail(
         expires_at: now + lifespan,
         completed_at: None,
     };
-    let (owner, to_add) = (user.id.clone(), wanted.clone());
+    let (owner, to_add, kind) = (user.id.clone(), wanted.clone(), request.kind);
     provider
         .db
         .run(move |conn| {
             sesame_store::in_transaction(conn, |conn| {
-                let mut pending = sesame_store::list_required_actions(conn, &owner)?;
-                pending.extend(to_add);
-                sesame_store::set_required_actions(conn, &owner, &pending)?;
+                // An administrator's request makes the actions pending at once, so that a login
+                // asks for them too; a reset request does so only when its link is opened.
+                if kind == ActionsMailKind::ExecuteActions {
+                    let mut pending = sesame_store::list_required_actions(conn, &owner)?;
+                    pending.extend(to_add);
+                    sesame_store::set_required_actions(conn, &owner, &pending)?;
+                }
                 sesame_store::insert_action_token(conn, &row)
             })
         })
@@ -186,10 +216,10 @@ pub async fn send_actions_mail(
     });
     let rendered = provider
         .ui
-        .render_email("execute-actions", &locale, &[&realm_label], &context)
+        .render_email(request.kind.template(), &locale, &[&realm_label], &context)
         .map_err(|err| ActionsMailError::Render(err.to_string()))?;
     let mail = Mail {
-        from_address: settings.smtp_server.from.clone(),
+        from_address: sender_address(&settings.smtp_server.from, &provider.public_url),
         from_name: settings.smtp_server.from_display_name.clone(),
         reply_to: Some(settings.smtp_server.reply_to.clone())
             .filter(|reply_to| !reply_to.is_empty()),
@@ -214,5 +244,39 @@ fn action_message_key(action: RequiredAction) -> &'static str {
         RequiredAction::UpdatePassword => "actionUpdatePassword",
         RequiredAction::UpdateProfile => "actionUpdateProfile",
         RequiredAction::VerifyEmail => "actionVerifyEmail",
+    }
+}
+
+/// The realm's sender, or `no-reply@` the public host when the realm names none, so that a
+/// realm set up without mail settings can still send its links.
+fn sender_address(configured: &str, public_url: &str) -> String {
+    if !configured.trim().is_empty() {
+        return configured.trim().to_owned();
+    }
+    let host = url::Url::parse(public_url)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .filter(|host| host.contains('.') && !host.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        .unwrap_or_else(|| "localhost.localdomain".to_owned());
+    format!("no-reply@{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sender_falls_back_to_the_public_host() {
+        use super::sender_address;
+        assert_eq!(
+            sender_address("oa@exaion.example", "https://x.example"),
+            "oa@exaion.example"
+        );
+        assert_eq!(
+            sender_address("", "https://id.smart-oa.example"),
+            "no-reply@id.smart-oa.example"
+        );
+        assert_eq!(
+            sender_address(" ", "https://127.0.0.1:8443"),
+            "no-reply@localhost.localdomain"
+        );
     }
 }

@@ -16,6 +16,7 @@ mod invite;
 mod otp;
 mod password;
 pub mod passwords;
+mod reset_credentials;
 mod throttle;
 pub mod totp;
 mod update_password;
@@ -28,7 +29,9 @@ use axum::routing::get;
 use sesame_mail::Mailer;
 use sesame_oidc::Provider;
 
-pub use invite::{ActionsMailError, ActionsMailRequest, SentActionsMail, send_actions_mail};
+pub use invite::{
+    ActionsMailError, ActionsMailKind, ActionsMailRequest, SentActionsMail, send_actions_mail,
+};
 pub use passwords::{PasswordError, PasswordHasher};
 
 /// What the login pages need.
@@ -51,6 +54,11 @@ pub fn router(actions: Arc<Actions>) -> Router {
         .route(
             "/realms/{realm}/login-actions/action-token",
             get(action_token::get_action_token),
+        )
+        .route(
+            "/realms/{realm}/login-actions/reset-credentials",
+            get(reset_credentials::get_reset_credentials)
+                .post(reset_credentials::post_reset_credentials),
         )
         .with_state(actions)
 }

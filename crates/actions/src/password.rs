@@ -25,12 +25,16 @@ fn form(
     username: &str,
     error: Option<&str>,
 ) -> axum::response::Response {
+    let forgot_password_url = format!(
+        "{}/realms/{}/login-actions/reset-credentials",
+        actions.provider.public_url, login.realm
+    );
     step_page(
         actions,
         login,
         "login.html",
         Step::Password,
-        json!({ "username": username }),
+        json!({ "username": username, "forgot_password_url": forgot_password_url }),
         error,
         &Map::new(),
     )

@@ -474,6 +474,7 @@ pub(crate) async fn put_execute_actions_email(
         ));
     }
     let request = sesame_actions::ActionsMailRequest {
+        kind: sesame_actions::ActionsMailKind::ExecuteActions,
         realm: realm.clone(),
         user_id: id.clone(),
         actions: required,

@@ -71,6 +71,22 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../themes/base/login/login-update-profile.html"),
     ),
     (
+        "login/login-reset-password.html",
+        include_str!("../../../themes/base/login/login-reset-password.html"),
+    ),
+    (
+        "email/password-reset.subject.txt",
+        include_str!("../../../themes/base/email/password-reset.subject.txt"),
+    ),
+    (
+        "email/password-reset.txt",
+        include_str!("../../../themes/base/email/password-reset.txt"),
+    ),
+    (
+        "email/password-reset.html",
+        include_str!("../../../themes/base/email/password-reset.html"),
+    ),
+    (
         "email/_header.html",
         include_str!("../../../themes/base/email/_header.html"),
     ),

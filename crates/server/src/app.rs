@@ -507,6 +507,7 @@ impl Sesame {
             .await
             .with_context(|| format!("realm {realm}"))?;
         let request = sesame_actions::ActionsMailRequest {
+            kind: sesame_actions::ActionsMailKind::ExecuteActions,
             realm: realm.to_owned(),
             user_id,
             actions: Vec::new(),

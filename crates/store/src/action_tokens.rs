@@ -16,6 +16,8 @@ pub struct ActionTokenRow {
     pub realm: String,
     /// The user it acts for.
     pub user_id: String,
+    /// Which mail carried it: `execute-actions` (an administrator's) or `password-reset`.
+    pub kind: String,
     /// The required actions it allows, as a JSON list of aliases.
     pub actions: String,
     /// The client whose page ends the journey.

@@ -184,6 +184,7 @@ diesel::table! {
         token_sha256 -> Text,
         realm -> Text,
         user_id -> Text,
+        kind -> Text,
         actions -> Text,
         client_id -> Nullable<Text>,
         redirect_uri -> Nullable<Text>,

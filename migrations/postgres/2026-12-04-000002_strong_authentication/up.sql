@@ -4,6 +4,7 @@ CREATE TABLE action_tokens (
     token_sha256 TEXT PRIMARY KEY NOT NULL,
     realm TEXT NOT NULL REFERENCES realms (name) ON DELETE CASCADE,
     user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
     actions TEXT NOT NULL,
     client_id TEXT,
     redirect_uri TEXT,

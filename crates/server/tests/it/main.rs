@@ -34,6 +34,7 @@ mod errors;
 mod journey;
 mod mail;
 mod pages;
+mod reset;
 // `pub`: the harness is the API every topic codes against; helpers one topic does not use are
 // not dead code, and its `pub` items are not unreachable.
 pub mod harness;
