@@ -63,6 +63,9 @@ pub struct RealmSettings {
     pub wait_increment_seconds: i64,
     /// The `acr` given to a login with a password and a one-time code.
     pub strong_acr: String,
+    /// Resource servers named in the `aud` of every access token, besides the client itself:
+    /// an API checks that its own name is there. Empty by default.
+    pub access_token_audience: Vec<String>,
 }
 
 impl Default for RealmSettings {
@@ -100,6 +103,7 @@ impl Default for RealmSettings {
             failure_factor: 10,
             wait_increment_seconds: 60,
             strong_acr: "2".to_owned(),
+            access_token_audience: Vec::new(),
         }
     }
 }

@@ -63,7 +63,21 @@ pub fn issue_tokens(
     let mut access = Map::new();
     access.insert("iss".into(), json!(issuer));
     access.insert("sub".into(), json!(sub));
-    access.insert("aud".into(), json!(client.client_id));
+    // RFC 9068 §3: `aud` names the resource servers; the client's own id stays for clients
+    // that read their token, and the realm adds the APIs it serves.
+    let mut audience = vec![client.client_id.clone()];
+    audience.extend(
+        settings
+            .access_token_audience
+            .iter()
+            .filter(|aud| **aud != client.client_id)
+            .cloned(),
+    );
+    if audience.len() == 1 {
+        access.insert("aud".into(), json!(client.client_id));
+    } else {
+        access.insert("aud".into(), json!(audience));
+    }
     access.insert("exp".into(), json!(now + expires_in));
     access.insert("iat".into(), json!(now));
     access.insert("jti".into(), json!(jti));
@@ -190,4 +204,80 @@ pub fn token_response_body(tokens: &IssuedTokens, now: i64) -> Value {
     }
     body.insert("scope".into(), json!(tokens.scope));
     Value::Object(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use sesame_domain::{ClientAuthMethod, SigningAlgorithm};
+
+    use super::*;
+
+    fn client() -> Client {
+        Client {
+            id: "c-id".to_owned(),
+            realm: "smart-oa".to_owned(),
+            client_id: "api-consumer".to_owned(),
+            name: String::new(),
+            enabled: true,
+            auth_method: ClientAuthMethod::ClientSecret,
+            secret_sha256: None,
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            base_url: None,
+            standard_flow_enabled: false,
+            service_accounts_enabled: true,
+            pkce_required: false,
+            jwks: None,
+            realm_admin: false,
+        }
+    }
+
+    fn audience_of(settings: &RealmSettings) -> Value {
+        let (key, _) = SigningKey::generate(SigningAlgorithm::Es256).unwrap();
+        let subject = Subject {
+            user: None,
+            grant: None,
+        };
+        let scopes = Scopes::parse_supported(Some("profile"));
+        let tokens = issue_tokens(
+            &key,
+            "https://id.example/realms/smart-oa",
+            settings,
+            &client(),
+            &subject,
+            &scopes,
+            None,
+            None,
+            1000,
+        )
+        .unwrap();
+        let payload = tokens.access_token.split('.').nth(1).unwrap();
+        let claims: Value =
+            serde_json::from_slice(&BASE64URL_NOPAD.decode(payload.as_bytes()).unwrap()).unwrap();
+        assert_eq!(claims["typ"], "Bearer");
+        assert!(tokens.refresh.is_none() && tokens.id_token.is_none());
+        claims["aud"].clone()
+    }
+
+    #[test]
+    fn access_token_audience_names_the_realm_apis() {
+        assert_eq!(
+            audience_of(&RealmSettings::default()),
+            json!("api-consumer")
+        );
+        let settings = RealmSettings {
+            access_token_audience: vec!["smart-oa-api".to_owned(), "api-consumer".to_owned()],
+            ..RealmSettings::default()
+        };
+        assert_eq!(
+            audience_of(&settings),
+            json!(["api-consumer", "smart-oa-api"])
+        );
+    }
+
+    #[test]
+    fn at_hash_is_the_left_half_of_the_digest() {
+        // OIDC Core §3.1.3.6 with a known SHA-256: the first 16 bytes, base64url.
+        assert_eq!(at_hash("abc"), "ungWv48Bz-pBQUDeXa4iIw");
+    }
 }

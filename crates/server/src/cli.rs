@@ -11,7 +11,11 @@ use crate::{Sesame, serve};
 
 /// Sésame, an OpenID Connect identity provider.
 #[derive(Debug, Parser)]
-#[command(name = "sesame", version, about)]
+#[command(
+    name = "sesame",
+    version,
+    about = "Sésame, an OpenID Connect identity provider."
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
