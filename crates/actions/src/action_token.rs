@@ -40,15 +40,7 @@ pub(crate) async fn get_action_token(
         }
         Err(err) => return server_error_page(provider, &err),
     };
-    let locale = provider.ui.negotiate_locale(
-        None,
-        read_cookie(&headers, "SESAME_LOCALE"),
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|value| value.to_str().ok()),
-        &settings.supported_locales,
-        &settings.default_locale,
-    );
+    let locale = provider.page_locale(&settings, &headers, None);
     let expired = || {
         let context = json!({
             "realm_name": settings.display_name,

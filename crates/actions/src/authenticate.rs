@@ -435,15 +435,7 @@ async fn load(
         Err(err) => return Err(server_error_page(provider, &err)),
     };
     let negotiate = |ui_locales: Option<&str>, user_locale: Option<&str>| {
-        provider.ui.negotiate_locale(
-            ui_locales.or(user_locale),
-            read_cookie(headers, "SESAME_LOCALE"),
-            headers
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|value| value.to_str().ok()),
-            &settings.supported_locales,
-            &settings.default_locale,
-        )
+        provider.page_locale(&settings, headers, ui_locales.or(user_locale))
     };
     let Some(cookie) = read_cookie(headers, AUTH_SESSION_COOKIE) else {
         return Err(error_page(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, json};
 use sesame_domain::{RequiredAction, constant_time_eq};
@@ -150,15 +150,7 @@ async fn load(
         }
         Err(err) => return Err(server_error_page(provider, &err)),
     };
-    let locale = provider.ui.negotiate_locale(
-        None,
-        read_cookie(headers, "SESAME_LOCALE"),
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|value| value.to_str().ok()),
-        &settings.supported_locales,
-        &settings.default_locale,
-    );
+    let locale = provider.page_locale(&settings, headers, None);
     let Some(cookie) = read_cookie(headers, AUTH_SESSION_COOKIE) else {
         return Err(error_page(
             provider,

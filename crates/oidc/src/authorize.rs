@@ -109,15 +109,7 @@ async fn authorize(
             "invalidRequestMessage",
         );
     };
-    let locale = provider.ui.negotiate_locale(
-        params.get("ui_locales"),
-        read_cookie(headers, "SESAME_LOCALE"),
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|value| value.to_str().ok()),
-        &settings.supported_locales,
-        &settings.default_locale,
-    );
+    let locale = provider.page_locale(&settings, headers, params.get("ui_locales"));
 
     // Who is asking, and where the answer may go: until both are trusted, only an error page.
     let Some(client_id) = params.get("client_id") else {

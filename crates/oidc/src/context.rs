@@ -4,10 +4,12 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use axum::http::{HeaderMap, header};
 use sesame_domain::RealmSettings;
 use sesame_login_ui::Ui;
 use sesame_store::{Database, StoreError};
 
+use crate::cookies::{LOCALE_COOKIE, read_cookie};
 use crate::keys::KeyRing;
 
 /// The shared state of the provider, held in an `Arc` by the HTTP server.
@@ -33,6 +35,26 @@ impl Provider {
     /// Whether cookies get the `Secure` attribute: whenever clients reach us over HTTPS.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+
+    /// The language of a page: `preferred` (the request's `ui_locales`, else the user's saved
+    /// language), then the language cookie, then `Accept-Language`, then the realm's default,
+    /// keeping only languages the realm supports.
+    pub fn page_locale(
+        &self,
+        settings: &RealmSettings,
+        headers: &HeaderMap,
+        preferred: Option<&str>,
+    ) -> String {
+        self.ui.negotiate_locale(
+            preferred,
+            read_cookie(headers, LOCALE_COOKIE),
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|value| value.to_str().ok()),
+            &settings.supported_locales,
+            &settings.default_locale,
+        )
     }
 
     /// The settings of an enabled realm, or `None` when it does not exist or is disabled.

@@ -9,6 +9,8 @@ use axum::http::{HeaderMap, HeaderValue, header};
 pub const AUTH_SESSION_COOKIE: &str = "SESAME_AUTH_SESSION";
 /// The cookie of a signed-in browser.
 pub const SESSION_COOKIE: &str = "SESAME_SESSION";
+/// The language the user chose with the page's language switcher.
+pub const LOCALE_COOKIE: &str = "SESAME_LOCALE";
 
 /// Reads a cookie from the request.
 pub fn read_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

@@ -74,14 +74,10 @@ async fn logout(
         }
         Err(err) => return crate::authorize::server_error_page(provider, &err),
     };
-    let locale = provider.ui.negotiate_locale(
+    let locale = provider.page_locale(
+        &settings,
+        headers,
         params.as_ref().and_then(|params| params.get("ui_locales")),
-        read_cookie(headers, "SESAME_LOCALE"),
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|value| value.to_str().ok()),
-        &settings.supported_locales,
-        &settings.default_locale,
     );
     let bad_request = || {
         error_page(
