@@ -109,6 +109,24 @@ pub fn record_failure(
     lock_seconds: i64,
     forget_after: i64,
 ) -> Result<i64, StoreError> {
+    // Two first failures racing on PostgreSQL may both try to insert the row: the loser's
+    // transaction fails on the unique key and is simply run again, now as an update.
+    match count_failure(conn, key, now, threshold, lock_seconds, forget_after) {
+        Err(StoreError::Conflict(_)) => {
+            count_failure(conn, key, now, threshold, lock_seconds, forget_after)
+        }
+        other => other,
+    }
+}
+
+fn count_failure(
+    conn: &mut DbConnection,
+    key: &str,
+    now: i64,
+    threshold: i64,
+    lock_seconds: i64,
+    forget_after: i64,
+) -> Result<i64, StoreError> {
     crate::in_transaction(conn, |conn| {
         let previous: Option<(i64, i64)> = login_failures::table
             .filter(login_failures::failure_key.eq(key))

@@ -134,10 +134,46 @@ pub fn migration_names() -> (Vec<String>, Vec<String>) {
 }
 
 /// Runs `work` in one transaction: committed when it returns `Ok`, rolled back otherwise.
+///
+/// On SQLite the transaction takes the write lock when it begins (`BEGIN IMMEDIATE`). A
+/// deferred transaction that reads and then writes fails at once with "database is locked"
+/// when another connection committed in between, whatever the busy timeout; an immediate one
+/// waits for its turn instead. PostgreSQL needs nothing of the kind.
 pub fn in_transaction<T>(
     conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     use diesel::Connection;
-    conn.transaction(work)
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return conn.transaction(work);
+    };
+    let outermost = AnsiTransactionManager::transaction_manager_status_mut(sqlite)
+        .transaction_depth()
+        .map_err(StoreError::from)?
+        .is_none();
+    if !outermost {
+        // Nested: a savepoint inside the immediate transaction already open.
+        return conn.transaction(work);
+    }
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    let result = work(conn);
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return result;
+    };
+    match result {
+        Ok(value) => {
+            <AnsiTransactionManager as TransactionManager<SqliteConnection>>::commit_transaction(
+                sqlite,
+            )?;
+            Ok(value)
+        }
+        Err(err) => {
+            // The work's error is the one that matters; a failed rollback leaves the
+            // connection broken, which the pool detects and replaces.
+            let _ = <AnsiTransactionManager as TransactionManager<SqliteConnection>>::rollback_transaction(sqlite);
+            Err(err)
+        }
+    }
 }

@@ -80,7 +80,7 @@ pub fn set_password(
     hash: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    conn.transaction(|conn| {
+    crate::in_transaction(conn, |conn| {
         diesel::delete(
             credentials::table
                 .filter(credentials::user_id.eq(user_id))

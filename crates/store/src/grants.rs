@@ -101,7 +101,7 @@ pub fn insert_grant_with_code(
     grant: &GrantRow,
     code: &AuthorizationCodeRow,
 ) -> Result<(), StoreError> {
-    conn.transaction(|conn| {
+    crate::in_transaction(conn, |conn| {
         diesel::insert_into(grants::table)
             .values(grant)
             .execute(conn)?;
@@ -149,7 +149,7 @@ pub fn redeem_code(
     client_id: &str,
     now: i64,
 ) -> Result<Redemption<AuthorizationCodeRow>, StoreError> {
-    conn.transaction(|conn| {
+    crate::in_transaction(conn, |conn| {
         let found = authorization_codes::table
             .inner_join(grants::table)
             .filter(authorization_codes::code_sha256.eq(code_sha256))
@@ -197,7 +197,7 @@ pub fn redeem_refresh_token(
     client_id: &str,
     now: i64,
 ) -> Result<Redemption<RefreshTokenRow>, StoreError> {
-    conn.transaction(|conn| {
+    crate::in_transaction(conn, |conn| {
         let Some((row, grant)) = find_refresh_token(conn, token_sha256)? else {
             return Ok(Redemption::Unknown);
         };

@@ -52,7 +52,7 @@ pub fn rotate_signing_key(
     key: &SigningKeyRow,
     old_keys_expire_at: i64,
 ) -> Result<(), StoreError> {
-    conn.transaction(|conn| {
+    crate::in_transaction(conn, |conn| {
         diesel::update(
             signing_keys::table
                 .filter(signing_keys::realm.eq(&key.realm))

@@ -2,7 +2,7 @@
 //! the repository functions every other crate uses.
 //!
 //! Repository functions take a `&mut DbConnection`, so a caller composes several of them in one
-//! transaction with `conn.transaction(|conn| ...)`. They return domain types, or small row
+//! transaction with [`in_transaction`]. They return domain types, or small row
 //! structs for what only the protocol layers read. `find_*` returns an `Option`; `insert`,
 //! `update_*` and `delete_*` return `Result`.
 

@@ -189,7 +189,7 @@ pub fn touch_user_session(conn: &mut DbConnection, id: &str, now: i64) -> Result
 
 /// Ends a browser session and revokes every grant issued through it, in one transaction.
 pub fn end_user_session(conn: &mut DbConnection, id: &str, now: i64) -> Result<(), StoreError> {
-    conn.transaction(|conn| {
+    crate::in_transaction(conn, |conn| {
         diesel::update(user_sessions::table.filter(user_sessions::id.eq(id)))
             .filter(user_sessions::ended_at.is_null())
             .set(user_sessions::ended_at.eq(now))

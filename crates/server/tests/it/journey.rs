@@ -44,6 +44,12 @@ pub(crate) async fn strong_realm(server: &TestServer, extra: Value) {
 
 /// Creates a user with only an address and sends the initialisation mail; returns its id.
 pub(crate) async fn invite(server: &TestServer, email: &str) -> String {
+    invite_with(server, email, "").await
+}
+
+/// Like [`invite`], with `extra_query` (such as `&lifespan=60`) added to the
+/// execute-actions-email request.
+pub(crate) async fn invite_with(server: &TestServer, email: &str, extra_query: &str) -> String {
     let token = server.admin_token().await;
     let response = server
         .http()
@@ -59,7 +65,7 @@ pub(crate) async fn invite(server: &TestServer, email: &str) -> String {
     let response = server
         .http()
         .put(format!(
-            "{}/admin/realms/test/users/{user_id}/execute-actions-email?client_id={PORTAL}&redirect_uri={}",
+            "{}/admin/realms/test/users/{user_id}/execute-actions-email?client_id={PORTAL}&redirect_uri={}{extra_query}",
             server.base_url,
             urlencode(PORTAL_REDIRECT)
         ))
@@ -73,7 +79,7 @@ pub(crate) async fn invite(server: &TestServer, email: &str) -> String {
     user_id
 }
 
-fn urlencode(value: &str) -> String {
+pub(crate) fn urlencode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
@@ -84,6 +90,16 @@ pub(crate) async fn enrol_from_qr(
     page: &Page,
     device: &str,
 ) -> (Vec<u8>, Page) {
+    let secret = secret_from_qr(page);
+    let code = totp::totp(&secret, server.sesame_provider.clock.now(), 30, 6);
+    let next = page
+        .submit(browser, &[("totp", code.as_str()), ("userLabel", device)])
+        .await;
+    (secret, next)
+}
+
+/// The secret of the QR code of a configure-TOTP page, as an authenticator app reads it.
+pub(crate) fn secret_from_qr(page: &Page) -> Vec<u8> {
     assert!(
         page.text()
             .contains("Configuration de l'authentification par mobile"),
@@ -106,11 +122,7 @@ pub(crate) async fn enrol_from_qr(
         .unwrap();
     let secret = totp::TotpSecret::from_base32(&secret_text).unwrap();
     assert_eq!(secret.as_bytes().len(), 20, "160-bit secret");
-    let code = totp::totp(secret.as_bytes(), server.sesame_provider.clock.now(), 30, 6);
-    let next = page
-        .submit(browser, &[("totp", code.as_str()), ("userLabel", device)])
-        .await;
-    (secret.as_bytes().to_vec(), next)
+    secret.as_bytes().to_vec()
 }
 
 async fn journey_from_the_mail_to_a_strong_login(backend: Backend) {
@@ -267,7 +279,26 @@ pub(crate) async fn login_with_code(
     secret: &[u8],
     device: Option<&str>,
 ) -> serde_json::Map<String, Value> {
-    let browser = server.browser();
+    login_with_code_in(
+        server,
+        &server.browser(),
+        username,
+        password,
+        secret,
+        device,
+    )
+    .await
+}
+
+/// Like [`login_with_code`], in `browser`, which keeps the browser session.
+pub(crate) async fn login_with_code_in(
+    server: &TestServer,
+    browser: &reqwest::Client,
+    username: &str,
+    password: &str,
+    secret: &[u8],
+    device: Option<&str>,
+) -> serde_json::Map<String, Value> {
     let (verifier, challenge) = pkce_pair();
     let auth = [
         ("client_id", PORTAL),
@@ -279,13 +310,13 @@ pub(crate) async fn login_with_code(
         ("code_challenge_method", "S256"),
     ];
     let page = Page::follow(
-        &browser,
+        browser,
         &format!("{}?{}", server.endpoint("auth"), encode(&auth)),
     )
     .await;
     assert!(page.text().contains("Connectez-vous à votre compte"));
     let page = page
-        .submit(&browser, &[("username", username), ("password", password)])
+        .submit(browser, &[("username", username), ("password", password)])
         .await;
     assert!(
         page.text().contains("Code à usage unique"),
@@ -301,7 +332,7 @@ pub(crate) async fn login_with_code(
             .expect("the device is offered by name");
         fields.push(("selected_credential", device_id.as_str()));
     }
-    let redirect = page.submit_expecting_redirect(&browser, &fields).await;
+    let redirect = page.submit_expecting_redirect(browser, &fields).await;
     assert!(redirect.starts_with(PORTAL_REDIRECT), "{redirect}");
     let url = url::Url::parse(&redirect).unwrap();
     let code = url

@@ -35,6 +35,7 @@ mod journey;
 mod mail;
 mod pages;
 mod reset;
+mod strong_login;
 // `pub`: the harness is the API every topic codes against; helpers one topic does not use are
 // not dead code, and its `pub` items are not unreachable.
 pub mod harness;

@@ -105,7 +105,9 @@ impl Page {
         panic!("too many redirects");
     }
 
-    async fn post(
+    /// Posts the page's first form with `fields` as [`Page::submit`] does, and returns the
+    /// form's action and the response as it came, redirects not followed.
+    pub(crate) async fn post(
         &self,
         browser: &reqwest::Client,
         fields: &[(&str, &str)],
