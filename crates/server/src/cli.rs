@@ -178,7 +178,11 @@ fn admin_config(
     target: &Target,
     environment: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<Config> {
-    let mode = if target.config.is_some() {
+    // The development defaults (and a generated key) only when nothing points at an
+    // installation: a settings file or a database URL means production rules, so a missing key
+    // is an error rather than a new key no node could open.
+    let installed = target.config.is_some() || environment("SESAME_DATABASE_URL").is_some();
+    let mode = if installed {
         Mode::Production
     } else {
         Mode::Dev

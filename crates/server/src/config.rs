@@ -734,7 +734,7 @@ fn parse_smtp_url(url: Secret) -> Result<Secret, ConfigError> {
     } else {
         Err(ConfigError::InvalidValue {
             setting: SMTP_URL,
-            expected: "an smtp:// or smtps:// URL, such as smtp://user:password@mail.example:587 \
+            expected: "an smtp:// or smtps:// URL, such as smtp://user:password@mail.example:587?tls=required \
                        (value not shown)",
             got: None,
         })

@@ -292,7 +292,7 @@ fn bad_values_name_the_setting() {
         "",
         &[("SESAME_SMTP_URL", "http://mail.example")],
         "mail.smtp_url (SESAME_SMTP_URL): expected an smtp:// or smtps:// URL, such as \
-         smtp://user:password@mail.example:587 (value not shown)",
+         smtp://user:password@mail.example:587?tls=required (value not shown)",
     );
     check(
         Dev,
