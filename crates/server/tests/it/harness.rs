@@ -765,7 +765,7 @@ redirectUris = ["https://other.test/cb"]
 }
 
 /// A directory under the system's temporary directory that no other test uses.
-fn unique_temp_dir() -> PathBuf {
+pub fn unique_temp_dir() -> PathBuf {
     std::env::temp_dir().join(format!("sesame-it-{}", random_hex(8)))
 }
 

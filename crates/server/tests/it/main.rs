@@ -31,6 +31,7 @@ macro_rules! on_both_backends {
 }
 
 mod errors;
+mod invite_command;
 mod journey;
 mod mail;
 mod pages;
