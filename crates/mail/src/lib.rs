@@ -5,7 +5,7 @@
 //! templates by the UI crate) into an RFC 5322 message and delivers it. It never renders, never
 //! decides who gets a mail, and logs no body: bodies carry action-token links.
 //!
-//! With the `test-sink` feature, [`test_sink`] offers a minimal SMTP server that tests of other
+//! With the `test-sink` feature, `test_sink` offers a minimal SMTP server that tests of other
 //! crates use to read the mail Sésame really sent.
 
 mod message;
