@@ -62,8 +62,11 @@ pub struct Config {
     pub log_level: tracing::Level,
     /// The realm files imported at start-up; `config/realms` by default.
     pub realms_dir: PathBuf,
-    /// A directory of themes that replaces the built-in ones, if given.
+    /// A directory whose files replace the built-in theme's files of the same path, if given.
     pub theme_dir: Option<PathBuf>,
+    /// The port of the demo Smart OA portal started beside Sésame, or `None` when it is off.
+    /// On (8081) by default with `start-dev`, off by default with `start`.
+    pub demo_portal_port: Option<u16>,
 }
 
 /// A database URL: `postgres://` or `postgresql://`, `sqlite://` followed by a path, or a plain
@@ -175,6 +178,17 @@ pub struct RawConfig {
     pub realms_dir: Option<String>,
     /// `theme_dir`.
     pub theme_dir: Option<String>,
+    /// `[demo_portal]`.
+    #[serde(default)]
+    pub demo_portal: RawDemoPortal,
+}
+
+/// `[demo_portal]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDemoPortal {
+    pub enabled: Option<bool>,
+    pub port: Option<i64>,
 }
 
 /// `[http]` as written.
@@ -277,6 +291,8 @@ const LOG_LEVEL: Setting = setting("log.level", "SESAME_LOG_LEVEL");
 const DATA_DIR: Setting = setting("data_dir", "SESAME_DATA_DIR");
 const REALMS_DIR: Setting = setting("realms_dir", "SESAME_REALMS_DIR");
 const THEME_DIR: Setting = setting("theme_dir", "SESAME_THEME_DIR");
+const DEMO_PORTAL: Setting = setting("demo_portal.enabled", "SESAME_DEMO_PORTAL");
+const DEMO_PORTAL_PORT: Setting = setting("demo_portal.port", "SESAME_DEMO_PORTAL_PORT");
 
 const PORT_EXPECTED: &str = "a port number 1-65535";
 const MAX_CONNECTIONS_EXPECTED: &str = "a number of connections 1-512";
@@ -311,6 +327,7 @@ impl fmt::Debug for Config {
             .field("log_level", &self.log_level)
             .field("realms_dir", &self.realms_dir)
             .field("theme_dir", &self.theme_dir)
+            .field("demo_portal_port", &self.demo_portal_port)
             .finish()
     }
 }
@@ -506,6 +523,11 @@ impl RawConfig {
         self.data_dir = read(DATA_DIR).or(self.data_dir);
         self.realms_dir = read(REALMS_DIR).or(self.realms_dir);
         self.theme_dir = read(THEME_DIR).or(self.theme_dir);
+        self.demo_portal.enabled = match read(DEMO_PORTAL) {
+            Some(value) => Some(parse_switch(DEMO_PORTAL, &value)?),
+            None => self.demo_portal.enabled,
+        };
+        self.demo_portal.port = integer(DEMO_PORTAL_PORT, PORT_EXPECTED)?.or(self.demo_portal.port);
         Ok(self)
     }
 
@@ -615,6 +637,14 @@ impl RawConfig {
             .theme_dir
             .map(|dir| existing_dir(THEME_DIR, &dir))
             .transpose()?;
+        let demo_portal_enabled = self.demo_portal.enabled.unwrap_or(mode == Mode::Dev);
+        let demo_portal_port = match self.demo_portal.port {
+            Some(port) => u16::try_from(port)
+                .ok()
+                .filter(|port| *port != 0)
+                .ok_or_else(|| invalid(DEMO_PORTAL_PORT, PORT_EXPECTED, &port.to_string()))?,
+            None => 8081,
+        };
 
         Ok(Config {
             http_addr,
@@ -630,6 +660,7 @@ impl RawConfig {
             log_level,
             realms_dir,
             theme_dir,
+            demo_portal_port: demo_portal_enabled.then_some(demo_portal_port),
         })
     }
 }
@@ -685,6 +716,14 @@ fn parse_host(text: &str) -> Result<IpAddr, ConfigError> {
             text,
         )
     })
+}
+
+fn parse_switch(setting: Setting, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err(invalid(setting, "on or off", value)),
+    }
 }
 
 fn parse_port(port: i64) -> Result<u16, ConfigError> {

@@ -401,7 +401,7 @@ fn bad_values_name_the_setting() {
         &[],
         "configuration file sesame.toml, line 1, column 2: unknown field `htp`, expected one of \
          `http`, `tls`, `database`, `mail`, `keys`, `bootstrap_admin`, `log`, `data_dir`, \
-         `realms_dir`, `theme_dir`",
+         `realms_dir`, `theme_dir`, `demo_portal`",
     );
 }
 
@@ -576,4 +576,38 @@ fn example_file_loads_once_database_and_key_are_given() {
     assert_eq!(config.log_format, LogFormat::Text);
     assert_eq!(config.log_level, tracing::Level::INFO);
     assert_eq!(config.realms_dir, Path::new("config/realms"));
+}
+
+#[test]
+fn demo_portal_is_on_in_development_only_unless_told() {
+    let port = |mode: Mode, toml: &str, pairs: &[(&str, &str)]| {
+        load_text(mode, toml, pairs).unwrap().demo_portal_port
+    };
+    assert_eq!(port(Mode::Dev, "", &[]), Some(8081));
+    assert_eq!(port(Mode::Production, "", &[]), None);
+    assert_eq!(port(Mode::Dev, "", &[("SESAME_DEMO_PORTAL", "off")]), None);
+    assert_eq!(
+        port(
+            Mode::Production,
+            "[demo_portal]\nenabled = true\nport = 9000\n",
+            &[]
+        ),
+        Some(9000)
+    );
+    assert_eq!(
+        port(Mode::Dev, "", &[("SESAME_DEMO_PORTAL_PORT", "9001")]),
+        Some(9001)
+    );
+    check(
+        Mode::Dev,
+        "",
+        &[("SESAME_DEMO_PORTAL_PORT", "0")],
+        "demo_portal.port (SESAME_DEMO_PORTAL_PORT): expected a port number 1-65535, got \"0\"",
+    );
+    check(
+        Mode::Dev,
+        "",
+        &[("SESAME_DEMO_PORTAL", "maybe")],
+        "demo_portal.enabled (SESAME_DEMO_PORTAL): expected on or off, got \"maybe\"",
+    );
 }
