@@ -35,6 +35,7 @@ mod invite_command;
 mod journey;
 mod mail;
 mod pages;
+mod private_key_jwt;
 mod reset;
 mod strong_login;
 // `pub`: the harness is the API every topic codes against; helpers one topic does not use are
