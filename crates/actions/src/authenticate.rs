@@ -12,7 +12,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use sesame_domain::{RealmSettings, RequiredAction, User, constant_time_eq};
 use sesame_oidc::authorize::{AuthorizationRequest, complete_login, server_error_page};
-use sesame_oidc::cookies::{AUTH_SESSION_COOKIE, SESSION_COOKIE, read_cookie, set_cookie};
+use sesame_oidc::cookies::{
+    AUTH_SESSION_COOKIE, LOCALE_COOKIE, SESSION_COOKIE, read_cookie, set_cookie,
+};
 use sesame_oidc::pages::{authorization_response, error_page, found, page};
 use sesame_oidc::params::{Params, is_form};
 use sesame_oidc::{ClientAddress, Provider, random_token, sha256_hex};
@@ -66,11 +68,37 @@ pub(crate) async fn get_authenticate(
         Err(response) => return response,
     };
     let query = Params::parse(query.unwrap_or_default().as_bytes()).unwrap_or_default();
-    match current_step(&actions, &login).await {
+    // The language switcher's links: the choice is kept in a cookie for the following pages.
+    let chosen = query
+        .get("kc_locale")
+        .filter(|code| {
+            login
+                .settings
+                .supported_locales
+                .iter()
+                .any(|supported| supported == code)
+        })
+        .map(str::to_owned);
+    if let Some(code) = &chosen {
+        login.locale.clone_from(code);
+    }
+    let mut response = match current_step(&actions, &login).await {
         Ok(Step::Finished) => finish(&actions, &mut login).await,
         Ok(step) => show(&actions, &mut login, step, &query).await,
         Err(err) => server_error_page(&actions.provider, &err),
+    };
+    if let Some(code) = chosen {
+        let one_year = 365 * 24 * 3600;
+        let cookie = set_cookie(
+            LOCALE_COOKIE,
+            &code,
+            &login.realm,
+            one_year,
+            actions.provider.secure_cookies(),
+        );
+        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
+    response
 }
 
 /// `POST /realms/{realm}/login-actions/authenticate`.
@@ -389,6 +417,15 @@ pub(crate) fn step_page(
     );
     context.insert("error".into(), json!(error));
     context.insert("errors".into(), Value::Object(errors.clone()));
+    let languages: Vec<Value> = login
+        .settings
+        .supported_locales
+        .iter()
+        .map(|code| json!({ "code": code, "name": language_name(code) }))
+        .collect();
+    if languages.len() > 1 {
+        context.insert("language_switcher".into(), Value::Array(languages));
+    }
     if let Value::Object(extra) = extra {
         context.extend(extra);
     }
@@ -548,6 +585,15 @@ async fn load(
         }
     }
     Ok(login)
+}
+
+/// A language's name in that language, as a switcher shows it.
+fn language_name(code: &str) -> &str {
+    match code {
+        "fr" => "Français",
+        "en" => "English",
+        other => other,
+    }
 }
 
 fn realm_name(login: &Login) -> String {

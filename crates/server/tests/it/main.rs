@@ -33,6 +33,7 @@ macro_rules! on_both_backends {
 mod errors;
 mod invite_command;
 mod journey;
+mod language;
 mod mail;
 mod pages;
 mod private_key_jwt;
