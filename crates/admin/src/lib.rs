@@ -6,14 +6,16 @@
 
 mod auth;
 mod clients;
+mod credentials;
 mod error;
 mod realms;
+mod sessions;
 mod users;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{delete, get, post, put};
 use sesame_actions::Actions;
 
 pub use error::AdminError;
@@ -30,6 +32,10 @@ pub fn router(actions: Arc<Actions>) -> Router {
             get(users::get_users).post(users::post_user),
         )
         .route(
+            "/admin/realms/{realm}/users/count",
+            get(users::get_users_count),
+        )
+        .route(
             "/admin/realms/{realm}/users/{id}",
             get(users::get_user)
                 .put(users::put_user)
@@ -37,7 +43,31 @@ pub fn router(actions: Arc<Actions>) -> Router {
         )
         .route(
             "/admin/realms/{realm}/users/{id}/execute-actions-email",
-            axum::routing::put(users::put_execute_actions_email),
+            put(users::put_execute_actions_email),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/reset-password",
+            put(credentials::put_reset_password),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/credentials",
+            get(credentials::get_credentials),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/credentials/{credential_id}",
+            delete(credentials::delete_credential),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/sessions",
+            get(sessions::get_user_sessions),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/logout",
+            post(sessions::post_user_logout),
+        )
+        .route(
+            "/admin/realms/{realm}/sessions/{session_id}",
+            delete(sessions::delete_session),
         )
         .route(
             "/admin/realms/{realm}/clients",
@@ -51,7 +81,7 @@ pub fn router(actions: Arc<Actions>) -> Router {
         )
         .route(
             "/admin/realms/{realm}/clients/{id}/client-secret",
-            axum::routing::post(clients::post_client_secret),
+            post(clients::post_client_secret),
         )
         .with_state(actions)
 }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use sesame_actions::{Actions, ActionsMailError, PasswordError};
 use sesame_domain::{RequiredAction, Secret, User, normalize_password};
+use sesame_store::UserSearch;
 
 use crate::AdminError;
 use crate::auth::authorize;
@@ -43,18 +44,44 @@ pub(crate) struct CredentialRepresentation {
     #[serde(rename = "type")]
     kind: Option<String>,
     value: Option<Secret>,
+    /// Whether the user must choose another password at the next login.
     #[serde(default)]
-    temporary: bool,
+    pub(crate) temporary: bool,
+}
+
+impl CredentialRepresentation {
+    /// Whether it is a password: its type is `password` or absent.
+    pub(crate) fn is_password(&self) -> bool {
+        self.kind.as_deref().is_none_or(|kind| kind == "password")
+    }
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct UserQuery {
     search: Option<String>,
     email: Option<String>,
     username: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
     exact: Option<bool>,
     first: Option<i64>,
     max: Option<i64>,
+}
+
+impl UserQuery {
+    fn user_search(&self) -> UserSearch {
+        // An address names one account: it matches whole unless `exact=false` says otherwise.
+        let exact = self.exact.unwrap_or(self.email.is_some());
+        UserSearch {
+            search: self.search.clone(),
+            username: self.username.clone(),
+            email: self.email.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            exact,
+        }
+    }
 }
 
 /// `POST /admin/realms/{realm}/users`: 201 with the new user's URL in `Location`.
@@ -131,8 +158,9 @@ pub(crate) async fn post_user(
     Ok(response)
 }
 
-/// `GET /admin/realms/{realm}/users`: search by `email`, `username` or `search`, a page at a
-/// time with `first` and `max`.
+/// `GET /admin/realms/{realm}/users`: search by `search`, `username`, `email`, `firstName`,
+/// `lastName` (each a part of the field, or the whole of it with `exact=true`; an address
+/// matches whole unless `exact=false`), a page at a time with `first` and `max`.
 pub(crate) async fn get_users(
     State(actions): State<Arc<Actions>>,
     Path(realm): Path<String>,
@@ -141,30 +169,13 @@ pub(crate) async fn get_users(
 ) -> Result<Json<Vec<UserRepresentation>>, AdminError> {
     let provider = &actions.provider;
     authorize(provider, &headers, &realm).await?;
-    let exact = query.exact.unwrap_or(false) || query.email.is_some() && query.exact.is_none();
-    let term = query
-        .email
-        .clone()
-        .or(query.username.clone())
-        .or(query.search.clone());
+    let search = query.user_search();
     let (first, max) = (query.first.unwrap_or(0), query.max.unwrap_or(100));
-    let realm_name = realm.clone();
+
     let users = provider
         .db
         .run(move |conn| {
-            let users = sesame_store::list_users(conn, &realm_name, term.as_deref(), first, max)?;
-            let users = users.into_iter().filter(|user| {
-                let matches = |field: Option<&str>, wanted: Option<&String>| match (field, wanted) {
-                    (_, None) => true,
-                    (Some(field), Some(wanted)) if exact => field.eq_ignore_ascii_case(wanted),
-                    (Some(field), Some(wanted)) => {
-                        field.to_lowercase().contains(&wanted.to_lowercase())
-                    }
-                    (None, Some(_)) => false,
-                };
-                matches(user.email.as_deref(), query.email.as_ref())
-                    && matches(Some(&user.username), query.username.as_ref())
-            });
+            let users = sesame_store::search_users(conn, &realm, &search, first, max)?;
             let mut representations = Vec::new();
             for user in users {
                 let actions = sesame_store::list_required_actions(conn, &user.id)?;
@@ -174,6 +185,25 @@ pub(crate) async fn get_users(
         })
         .await?;
     Ok(Json(users))
+}
+
+/// `GET /admin/realms/{realm}/users/count`: how many users the search parameters of
+/// [`get_users`] select, as a bare JSON number.
+pub(crate) async fn get_users_count(
+    State(actions): State<Arc<Actions>>,
+    Path(realm): Path<String>,
+    Query(query): Query<UserQuery>,
+    headers: HeaderMap,
+) -> Result<Json<i64>, AdminError> {
+    let provider = &actions.provider;
+    authorize(provider, &headers, &realm).await?;
+    let search = query.user_search();
+
+    let count = provider
+        .db
+        .run(move |conn| sesame_store::count_users(conn, &realm, &search))
+        .await?;
+    Ok(Json(count))
 }
 
 /// `GET /admin/realms/{realm}/users/{id}`.
@@ -383,19 +413,18 @@ fn parse_required_actions(aliases: Option<&[String]>) -> Result<Vec<RequiredActi
 
 /// Hashes the password of a `credentials` list after checking it against the realm's policy;
 /// a temporary password adds UPDATE_PASSWORD to the required actions.
-async fn new_password(
+pub(crate) async fn new_password(
     actions: &Actions,
     settings: &sesame_domain::RealmSettings,
     user: &User,
     credentials: Option<&[CredentialRepresentation]>,
     required: &mut Vec<RequiredAction>,
 ) -> Result<Option<String>, AdminError> {
-    let Some(credential) = credentials.unwrap_or_default().iter().find(|credential| {
-        credential
-            .kind
-            .as_deref()
-            .is_none_or(|kind| kind == "password")
-    }) else {
+    let Some(credential) = credentials
+        .unwrap_or_default()
+        .iter()
+        .find(|credential| credential.is_password())
+    else {
         return Ok(None);
     };
     let password = credential
@@ -403,6 +432,10 @@ async fn new_password(
         .as_ref()
         .ok_or_else(|| AdminError::BadRequest("credential value is required".to_owned()))?;
     let normalized = normalize_password(password.expose());
+    // A realm without a length rule would otherwise accept an empty password.
+    if normalized.trim().is_empty() {
+        return Err(AdminError::BadRequest("the password is empty".to_owned()));
+    }
     if let Err(rule) =
         settings
             .password_policy()

@@ -58,6 +58,20 @@ pub fn find_password(
         .optional()?)
 }
 
+/// One of the user's credentials, of any kind.
+pub fn find_credential(
+    conn: &mut DbConnection,
+    user_id: &str,
+    id: &str,
+) -> Result<Option<Credential>, StoreError> {
+    Ok(credentials::table
+        .filter(credentials::user_id.eq(user_id))
+        .filter(credentials::id.eq(id))
+        .select(Credential::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// The user's credentials of one kind, oldest first.
 pub fn list_credentials(
     conn: &mut DbConnection,

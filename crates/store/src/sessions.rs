@@ -217,6 +217,21 @@ pub fn list_user_sessions(
         .load(conn)?)
 }
 
+/// The OAuth `client_id`s that hold an unrevoked grant issued through the browser session
+/// `id`, each once, sorted.
+pub fn list_session_client_ids(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<Vec<String>, StoreError> {
+    Ok(grants::table
+        .filter(grants::session_id.eq(id))
+        .filter(grants::revoked_at.is_null())
+        .select(grants::client_id)
+        .distinct()
+        .order(grants::client_id)
+        .load(conn)?)
+}
+
 /// Ends every live browser session of a user ("sign out of other devices"), revoking the
 /// grants issued through them. Returns how many ended.
 pub fn end_all_user_sessions(

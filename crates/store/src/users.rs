@@ -1,8 +1,10 @@
 //! Users, their pending required actions, and their credentials' owner lookups.
 
 use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text};
 use sesame_domain::{RequiredAction, User};
 
+use crate::connection::MultiBackend;
 use crate::schema::{required_actions, users};
 use crate::{DbConnection, StoreError};
 
@@ -87,6 +89,25 @@ pub fn find_user(
         .map(User::from))
 }
 
+/// Which users a search selects, with the meaning of Keycloak's `search`, `username`,
+/// `email`, `firstName`, `lastName` and `exact` query parameters. Every criterion given must
+/// match; none selects every user of the realm. Matching ignores ASCII case.
+#[derive(Debug, Clone, Default)]
+pub struct UserSearch {
+    /// Contained in the username, the address, the first or the last name.
+    pub search: Option<String>,
+    /// Contained in (or, with `exact`, equal to) the username.
+    pub username: Option<String>,
+    /// Contained in (or, with `exact`, equal to) the address.
+    pub email: Option<String>,
+    /// Contained in (or, with `exact`, equal to) the first name.
+    pub first_name: Option<String>,
+    /// Contained in (or, with `exact`, equal to) the last name.
+    pub last_name: Option<String>,
+    /// Whether `username`, `email`, `first_name` and `last_name` must match whole.
+    pub exact: bool,
+}
+
 /// Lists users of a realm whose username, e-mail or names contain `search`, a page at a time.
 pub fn list_users(
     conn: &mut DbConnection,
@@ -95,18 +116,23 @@ pub fn list_users(
     first: i64,
     max: i64,
 ) -> Result<Vec<User>, StoreError> {
-    let mut query = users::table.filter(users::realm.eq(realm)).into_boxed();
-    if let Some(search) = search.filter(|search| !search.is_empty()) {
-        let pattern = format!("%{}%", search.to_lowercase().replace(['%', '_'], ""));
-        query = query.filter(
-            users::username
-                .like(pattern.clone())
-                .or(users::email.like(pattern.clone()))
-                .or(users::first_name.like(pattern.clone()))
-                .or(users::last_name.like(pattern)),
-        );
-    }
-    Ok(query
+    let search = UserSearch {
+        search: search.map(str::to_owned),
+        ..UserSearch::default()
+    };
+    search_users(conn, realm, &search, first, max)
+}
+
+/// The users of a realm that `search` selects, ordered by username, a page at a time: `first`
+/// skipped, at most `max` (capped at 1000) returned.
+pub fn search_users(
+    conn: &mut DbConnection,
+    realm: &str,
+    search: &UserSearch,
+    first: i64,
+    max: i64,
+) -> Result<Vec<User>, StoreError> {
+    Ok(matching_users(realm, search)
         .order(users::username)
         .offset(first.max(0))
         .limit(max.clamp(0, 1000))
@@ -115,6 +141,15 @@ pub fn list_users(
         .into_iter()
         .map(User::from)
         .collect())
+}
+
+/// How many users of a realm `search` selects, whatever the page.
+pub fn count_users(
+    conn: &mut DbConnection,
+    realm: &str,
+    search: &UserSearch,
+) -> Result<i64, StoreError> {
+    Ok(matching_users(realm, search).count().get_result(conn)?)
 }
 
 /// Creates a user; `Conflict` when the username or address is taken in the realm.
@@ -200,4 +235,132 @@ pub fn delete_required_action(
     )
     .execute(conn)?;
     Ok(())
+}
+
+/// Takes the user's row lock until the transaction ends, so that a check on the user's
+/// credentials and the change that follows it cannot interleave with another transaction
+/// doing the same (two administrators deleting a user's last two devices at once would each
+/// still see the other's device).
+///
+/// Only PostgreSQL needs it: there two transactions run side by side, and only `FOR UPDATE`
+/// makes the second wait. SQLite transactions here start with `BEGIN IMMEDIATE`
+/// ([`crate::in_transaction`]), which already runs writers one after another; its SQL has no
+/// `FOR UPDATE`.
+pub fn lock_user(conn: &mut DbConnection, user_id: &str) -> Result<(), StoreError> {
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            users::table
+                .filter(users::id.eq(user_id))
+                .select(users::id)
+                .for_update()
+                .load::<String>(pg)?;
+        }
+        DbConnection::Sqlite(_) => {}
+    }
+    Ok(())
+}
+
+/// Adds one pending action, unless the user already has it.
+pub fn insert_required_action(
+    conn: &mut DbConnection,
+    user_id: &str,
+    action: RequiredAction,
+) -> Result<(), StoreError> {
+    let pending: i64 = required_actions::table
+        .filter(required_actions::user_id.eq(user_id))
+        .filter(required_actions::action.eq(action.alias()))
+        .count()
+        .get_result(conn)?;
+    if pending == 0 {
+        diesel::insert_into(required_actions::table)
+            .values((
+                required_actions::user_id.eq(user_id),
+                required_actions::action.eq(action.alias()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower()`, which both backends have: ASCII case folding at least.
+    fn lower(text: Nullable<Text>) -> Nullable<Text>;
+}
+
+/// The query selecting the users of `realm` that `search` selects.
+fn matching_users<'a>(realm: &'a str, search: &UserSearch) -> users::BoxedQuery<'a, MultiBackend> {
+    let mut query = users::table.filter(users::realm.eq(realm)).into_boxed();
+    let term = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(|value| value.trim().to_lowercase())
+            .filter(|value| !value.is_empty())
+    };
+    // Usernames and addresses are stored lower-case; names as typed.
+    if let Some(search) = term(&search.search) {
+        let pattern = contains_pattern(&search);
+        query = query.filter(
+            users::username
+                .like(pattern.clone())
+                .escape('\\')
+                .or(users::email.like(pattern.clone()).escape('\\'))
+                .or(lower(users::first_name).like(pattern.clone()).escape('\\'))
+                .or(lower(users::last_name).like(pattern).escape('\\')),
+        );
+    }
+    if let Some(username) = term(&search.username) {
+        query = if search.exact {
+            query.filter(users::username.eq(username))
+        } else {
+            query.filter(
+                users::username
+                    .like(contains_pattern(&username))
+                    .escape('\\'),
+            )
+        };
+    }
+    if let Some(email) = term(&search.email) {
+        query = if search.exact {
+            query.filter(users::email.eq(email))
+        } else {
+            query.filter(users::email.like(contains_pattern(&email)).escape('\\'))
+        };
+    }
+    if let Some(first_name) = term(&search.first_name) {
+        query = if search.exact {
+            query.filter(lower(users::first_name).eq(first_name))
+        } else {
+            query.filter(
+                lower(users::first_name)
+                    .like(contains_pattern(&first_name))
+                    .escape('\\'),
+            )
+        };
+    }
+    if let Some(last_name) = term(&search.last_name) {
+        query = if search.exact {
+            query.filter(lower(users::last_name).eq(last_name))
+        } else {
+            query.filter(
+                lower(users::last_name)
+                    .like(contains_pattern(&last_name))
+                    .escape('\\'),
+            )
+        };
+    }
+    query
+}
+
+/// A `LIKE` pattern matching any text that contains `text`, with `\` as the escape character
+/// so that `%` and `_` in `text` stand for themselves.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for character in text.chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(character);
+    }
+    pattern.push('%');
+    pattern
 }

@@ -30,6 +30,7 @@ macro_rules! on_both_backends {
     };
 }
 
+mod admin_api;
 mod errors;
 mod invite_command;
 mod journey;
