@@ -472,6 +472,16 @@ impl Sesame {
         realm: &str,
         email: &str,
     ) -> anyhow::Result<sesame_actions::SentActionsMail> {
+        self.invite_for_client(realm, email, None).await
+    }
+
+    /// Like [`Sesame::invite`], with the client whose home page ends the journey.
+    pub async fn invite_for_client(
+        &self,
+        realm: &str,
+        email: &str,
+        client_id: Option<&str>,
+    ) -> anyhow::Result<sesame_actions::SentActionsMail> {
         let email = email.trim().to_lowercase();
         anyhow::ensure!(
             email
@@ -512,7 +522,7 @@ impl Sesame {
             user_id,
             actions: Vec::new(),
             lifespan: None,
-            client_id: None,
+            client_id: client_id.map(str::to_owned),
             redirect_uri: None,
         };
         Ok(sesame_actions::send_actions_mail(&self.actions, request).await?)

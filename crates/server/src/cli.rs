@@ -195,31 +195,50 @@ async fn start(config: Config, dev: bool) -> anyhow::Result<()> {
     let sesame = Sesame::build(&config).await?;
     let listener = std::net::TcpListener::bind(config.http_addr).with_context(|| {
         format!(
-            "cannot listen on {} (http.host/http.port, SESAME_HTTP_HOST/SESAME_HTTP_PORT)",
+            "cannot listen on {} (http.host/http.port, SESAME_HTTP_HOST/SESAME_HTTP_PORT): is \
+             the port already in use?",
             config.http_addr
         )
     })?;
+    let portal_listener = config
+        .demo_portal_port
+        .map(|port| crate::demo::bind_portal(&config, port))
+        .transpose()?;
+
+    // One signal stops Sésame and the demo portal alike.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let wait = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let (router, tls, server_stopped) = (sesame.router(), config.tls.clone(), stopped.clone());
+    let server =
+        tokio::spawn(
+            async move { serve(listener, router, tls.as_ref(), wait(server_stopped)).await },
+        );
+
+    let demo = match portal_listener {
+        Some(listener) => Some(crate::demo::start(&sesame, &config, listener).await?),
+        None => None,
+    };
     let realms = sesame.realm_names().await?;
-    print_banner(&config, &realms, dev);
-    serve(
-        listener,
-        sesame.router(),
-        config.tls.as_ref(),
-        shutdown_signal(),
-    )
-    .await
+    print_banner(&config, &realms, dev, demo.as_ref());
+    let served = server.await.context("the HTTP server task failed")?;
+    drop(demo);
+    served
 }
 
-fn print_banner(config: &Config, realms: &[String], dev: bool) {
+fn print_banner(config: &Config, realms: &[String], dev: bool, demo: Option<&crate::demo::Demo>) {
     let mode = if dev {
         "development mode, embedded defaults"
     } else {
         "production mode"
     };
-    println!(
-        "Sésame is running ({mode}) on {}",
-        config.public_url.as_str().trim_end_matches('/')
-    );
+    let base = config.public_url.as_str().trim_end_matches('/');
+    println!("Sésame is running ({mode}) on {base}");
     for realm in realms.iter().filter(|realm| *realm != "master") {
         let issuer = config.issuer(realm);
         println!("  realm {realm}:");
@@ -229,10 +248,30 @@ fn print_banner(config: &Config, realms: &[String], dev: bool) {
     if dev {
         println!("  data       {}", config.data_dir.display());
     }
-    println!(
-        "  health     {}/health/ready",
-        config.public_url.as_str().trim_end_matches('/')
-    );
+    println!("  health     {base}/health/ready");
+    if let Some(demo) = demo {
+        println!();
+        println!("Smart OA demo portal: {}", demo.portal.url());
+        match &demo.invitation {
+            Some(invitation) => {
+                println!(
+                    "Demo producer {} was sent the initialisation mail:",
+                    crate::demo::DEMO_PRODUCER
+                );
+                if let Some(file) = &invitation.mail_file {
+                    println!("  mail       {}", file.display());
+                }
+                println!("  open       {}", invitation.link);
+                println!(
+                    "Follow it with an authenticator app on your phone, then sign in on the portal."
+                );
+            }
+            None => println!(
+                "Demo producer {} is set up: sign in on the portal with their password and code.",
+                crate::demo::DEMO_PRODUCER
+            ),
+        }
+    }
 }
 
 fn init_logging(config: &Config) {

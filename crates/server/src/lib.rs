@@ -4,6 +4,7 @@
 mod app;
 pub mod cli;
 pub mod config;
+mod demo;
 mod realm_file;
 
 pub use app::{Sesame, serve};
