@@ -31,6 +31,7 @@ macro_rules! on_both_backends {
 }
 
 mod admin_api;
+mod demo;
 mod errors;
 mod invite_command;
 mod journey;

@@ -196,19 +196,14 @@ pub(crate) fn unescape(text: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// Where a redirect sends the browser, resolved against the URL it came from (the portal
+/// redirects with relative paths).
 fn location(response: &reqwest::Response) -> Option<String> {
-    response
-        .status()
-        .is_redirection()
-        .then(|| {
-            response
-                .headers()
-                .get("location")?
-                .to_str()
-                .ok()
-                .map(str::to_owned)
-        })
-        .flatten()
+    if !response.status().is_redirection() {
+        return None;
+    }
+    let target = response.headers().get("location")?.to_str().ok()?;
+    Some(response.url().join(target).ok()?.to_string())
 }
 
 fn is_ours(url: &str) -> bool {
