@@ -31,11 +31,29 @@ COPY themes themes
 # is copied out of the target directory because a cache mount is not part of the image.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p sesame-server \
-    && install -D -m 0755 target/release/sesame /out/sesame
+    cargo build --release --locked -p sesame-server -p sesame-demo-portal \
+    && install -D -m 0755 target/release/sesame /out/sesame \
+    && install -D -m 0755 target/release/demo-portal /out/demo-portal
+
+# --- The demo Smart OA portal (docker build --target demo-portal) -------------------------------
+# A relying party of Sésame configured by PORTAL_* variables (crates/demo-portal/src/config.rs);
+# docker-compose.yml shows them. Same base and user as Sésame's image, which comes last so that
+# a plain `docker build` gives Sésame.
+FROM debian:bookworm-slim AS demo-portal
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 10001 sesame \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home \
+        --home-dir /nonexistent --shell /usr/sbin/nologin sesame
+COPY --from=build /out/demo-portal /usr/local/bin/demo-portal
+ENV PORTAL_LISTEN=0.0.0.0:8081
+USER 10001:10001
+EXPOSE 8081
+ENTRYPOINT ["demo-portal"]
 
 # --- Runtime ---------------------------------------------------------------------------------
-FROM debian:bookworm-slim
+FROM debian:bookworm-slim AS sesame
 
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \

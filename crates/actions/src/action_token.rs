@@ -44,6 +44,7 @@ pub(crate) async fn get_action_token(
     let expired = || {
         let context = json!({
             "realm_name": settings.display_name,
+            "theme": settings.login_theme,
             "title": "expiredActionTokenTitle",
             "message": "expiredActionTokenMessage",
         });

@@ -15,12 +15,13 @@ use sesame_oidc::authorize::{AuthorizationRequest, complete_login, server_error_
 use sesame_oidc::cookies::{
     AUTH_SESSION_COOKIE, LOCALE_COOKIE, SESSION_COOKIE, read_cookie, set_cookie,
 };
+use sesame_oidc::metrics::LoginOutcome;
 use sesame_oidc::pages::{authorization_response, error_page, found, page};
 use sesame_oidc::params::{Params, is_form};
 use sesame_oidc::{ClientAddress, Provider, random_token, sha256_hex};
 use sesame_store::{AuthSessionRow, CredentialKind, StoreError, UserSessionRow};
 
-use crate::flow::{Flow, Step, UserState};
+use crate::flow::{AccountReturn, Flow, Step, UserState};
 use crate::{Actions, configure_totp, otp, password, update_password, update_profile};
 
 /// A login or journey in progress, loaded for one request.
@@ -253,6 +254,7 @@ async fn finish(actions: &Actions, login: &mut Login) -> Response {
             .or_else(|| client.and_then(|client| client.base_url));
         let context = json!({
             "realm_name": realm_name(login),
+            "theme": login.settings.login_theme,
             "title": "accountUpdatedTitle",
             "message": "accountUpdatedMessage",
             "link_url": back,
@@ -269,6 +271,9 @@ async fn finish(actions: &Actions, login: &mut Login) -> Response {
         return response;
     }
 
+    if let Some(account) = login.flow.account.clone() {
+        return crate::account::finish_login(actions, login, &user, &account).await;
+    }
     let Some(request) = login.request.clone() else {
         return error_page(
             provider,
@@ -277,27 +282,8 @@ async fn finish(actions: &Actions, login: &mut Login) -> Response {
             "sessionExpiredMessage",
         );
     };
-    let cookie = random_token(32);
-    let strong = login.flow.is_strong();
-    let session = UserSessionRow {
-        id: sesame_oidc::new_id(),
-        token_sha256: sha256_hex(&cookie),
-        realm: login.realm.clone(),
-        user_id: user.id.clone(),
-        auth_time: now,
-        acr: if strong {
-            login.settings.strong_acr.clone()
-        } else {
-            "1".to_owned()
-        },
-        amr: login.flow.amr.join(" "),
-        ip: login.address.clone(),
-        user_agent: login.user_agent.chars().take(512).collect(),
-        created_at: now,
-        last_seen_at: now,
-        expires_at: now + login.settings.sso_session_max_lifespan,
-        ended_at: None,
-    };
+    let (cookie, session) = new_browser_session(login, &user, now);
+    let event = crate::audit::login(actions, login, &session);
     let (row, auth_session_id, realm, client_id) = (
         session.clone(),
         login.session.id.clone(),
@@ -309,6 +295,7 @@ async fn finish(actions: &Actions, login: &mut Login) -> Response {
         .run(move |conn| {
             sesame_store::in_transaction(conn, |conn| {
                 sesame_store::insert_user_session(conn, &row)?;
+                crate::audit::insert_login(conn, &event)?;
                 sesame_store::delete_auth_session(conn, &auth_session_id)?;
                 sesame_store::find_client(conn, &realm, &client_id)
             })
@@ -327,6 +314,7 @@ async fn finish(actions: &Actions, login: &mut Login) -> Response {
         Err(err) => return server_error_page(provider, &err),
     };
     tracing::info!(realm = %login.realm, user_id = %user.id, client_id = %client.client_id, ip = %login.address, amr = %session.amr, "user signed in");
+    provider.metrics.login(&login.realm, LoginOutcome::Success);
     let mut response = complete_login(
         provider,
         &login.realm,
@@ -348,6 +336,40 @@ async fn finish(actions: &Actions, login: &mut Login) -> Response {
     response
 }
 
+/// A new browser session for a finished login, and the cookie that names it.
+pub(crate) fn new_browser_session(
+    login: &Login,
+    user: &User,
+    now: i64,
+) -> (String, UserSessionRow) {
+    let cookie = random_token(32);
+    let session = UserSessionRow {
+        id: sesame_oidc::new_id(),
+        token_sha256: sha256_hex(&cookie),
+        realm: login.realm.clone(),
+        user_id: user.id.clone(),
+        auth_time: now,
+        acr: session_acr(login),
+        amr: login.flow.amr.join(" "),
+        ip: login.address.clone(),
+        user_agent: login.user_agent.chars().take(512).collect(),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + login.settings.sso_session_max_lifespan,
+        ended_at: None,
+    };
+    (cookie, session)
+}
+
+/// The authentication context class a finished login reached.
+pub(crate) fn session_acr(login: &Login) -> String {
+    if login.flow.is_strong() {
+        login.settings.strong_acr.clone()
+    } else {
+        "1".to_owned()
+    }
+}
+
 /// Abandons a login at the user's request: the client hears `access_denied`; a journey shows
 /// a page saying so and keeps its link usable.
 pub(crate) async fn cancel(actions: &Actions, login: &Login) -> Response {
@@ -359,6 +381,15 @@ pub(crate) async fn cancel(actions: &Actions, login: &Login) -> Response {
         .await
     {
         return server_error_page(provider, &err);
+    }
+    // A login of the account console goes back to the console's first page.
+    if login.flow.account.is_some() {
+        let mut response = see_other(&format!(
+            "{}/realms/{}/account",
+            provider.public_url, login.realm
+        ));
+        clear_auth_cookie(provider, &login.realm, &mut response);
+        return response;
     }
     let mut response = match &login.request {
         Some(request) => {
@@ -402,6 +433,7 @@ pub(crate) fn step_page(
     let provider = &actions.provider;
     let mut context = Map::new();
     context.insert("realm_name".into(), json!(realm_name(login)));
+    context.insert("theme".into(), json!(login.settings.login_theme));
     context.insert(
         "action_url".into(),
         json!(format!(
@@ -502,7 +534,7 @@ async fn load(
     let request: Option<AuthorizationRequest> =
         serde_json::from_str(&session.request).ok().flatten();
     let mut flow: Flow = serde_json::from_str(&session.flow).unwrap_or_default();
-    if request.is_none() && !flow.is_journey() {
+    if request.is_none() && !flow.is_journey() && flow.account.is_none() {
         return Err(error_page(
             provider,
             StatusCode::BAD_REQUEST,
@@ -520,12 +552,24 @@ async fn load(
             "login step timed out: restarting"
         );
         if !flow.is_journey() {
-            flow = Flow::default();
+            // A login of the account console keeps where it goes back to and what it asked.
+            flow = Flow {
+                requested_action: flow.requested_action.filter(|_| flow.account.is_some()),
+                account: flow.account.take().map(|account| AccountReturn {
+                    reauthenticate: true,
+                    ..account
+                }),
+                ..Flow::default()
+            };
         }
         session.step_expires_at = now + settings.access_code_lifespan_user_action;
         if now >= session.expires_at {
             session.expires_at = now + settings.access_code_lifespan_login;
         }
+    }
+    // The application's `kc_action` is run once, after the login steps.
+    if flow.requested_action.is_none() && !flow.requested_action_done {
+        flow.requested_action = request.as_ref().and_then(|request| request.kc_action);
     }
     let user = match flow.user_id.clone() {
         Some(user_id) => {
@@ -604,7 +648,7 @@ fn realm_name(login: &Login) -> String {
     }
 }
 
-fn clear_auth_cookie(provider: &Provider, realm: &str, response: &mut Response) {
+pub(crate) fn clear_auth_cookie(provider: &Provider, realm: &str, response: &mut Response) {
     response.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(AUTH_SESSION_COOKIE, "", realm, 0, provider.secure_cookies()),

@@ -255,14 +255,35 @@ pub(crate) async fn submit(actions: &Actions, login: &mut Login, form: &Params) 
         created_at: now,
     };
     let owner = user_id.clone();
+    // From the account console, "sign out of the other devices" keeps the console's session.
+    let console_session = login
+        .flow
+        .account
+        .as_ref()
+        .and_then(|account| account.session_id.clone());
+    let event = login.event(actions, sesame_domain::EventType::UpdateTotp);
+    let event = event
+        .detail("credential_id", &credential_id)
+        .detail("otp_device", &user_label);
     let stored = provider
         .db
         .run(move |conn| {
             sesame_store::in_transaction(conn, |conn| {
                 sesame_store::insert_credential(conn, &credential)?;
+                sesame_store::insert_event(conn, &event)?;
                 sesame_store::delete_required_action(conn, &owner, RequiredAction::ConfigureTotp)?;
-                if logout_sessions {
-                    sesame_store::end_all_user_sessions(conn, &owner, now)?;
+                match (logout_sessions, &console_session) {
+                    (false, _) => {}
+                    (true, None) => {
+                        sesame_store::end_all_user_sessions(conn, &owner, now)?;
+                    }
+                    (true, Some(kept)) => {
+                        for session in sesame_store::list_user_sessions(conn, &owner, now)? {
+                            if session.id != *kept {
+                                sesame_store::end_user_session(conn, &session.id, now)?;
+                            }
+                        }
+                    }
                 }
                 Ok(())
             })
@@ -273,6 +294,15 @@ pub(crate) async fn submit(actions: &Actions, login: &mut Login, form: &Params) 
     }
     tracing::info!(realm = %login.realm, user_id, device = %credential_id, "OTP device enrolled");
     login.flow.totp_secret = None;
+    login.flow.action_done(RequiredAction::ConfigureTotp);
+    // A journey from a mail link sets the account up; any later device is news to its owner.
+    if !login.flow.is_journey()
+        && let Some(user) = &login.user
+    {
+        let alert = crate::account::SecurityAlert::DeviceAdded(user_label.clone());
+        crate::account::send_security_alert(actions, &login.realm, &login.settings, user, &alert)
+            .await;
+    }
     if !login.flow.is_strong() {
         login.flow.amr.push("otp".to_owned());
     }

@@ -25,6 +25,33 @@ pub(crate) struct Flow {
     pub(crate) action_token: Option<String>,
     /// For a journey: the actions the link allows.
     pub(crate) link_actions: Vec<RequiredAction>,
+    /// An action asked for by the application (`kc_action`) or the account console, run once
+    /// even when the user does not owe it.
+    #[serde(default)]
+    pub(crate) requested_action: Option<RequiredAction>,
+    /// Whether the requested action was done, so that the application's `kc_action` is not
+    /// taken up again.
+    #[serde(default)]
+    pub(crate) requested_action_done: bool,
+    /// For a login started by the account console: where it goes back to.
+    #[serde(default)]
+    pub(crate) account: Option<AccountReturn>,
+}
+
+/// Where a login started by the account console ends.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct AccountReturn {
+    /// The console page to show afterwards, a path under `/realms/{realm}/account`.
+    pub(crate) return_to: String,
+    /// The browser session the console was used with, whose authentication time a fresh login
+    /// renews.
+    pub(crate) session_id: Option<String>,
+    /// Whether this login asks for the password and code again (a fresh login), rather than
+    /// going straight to the requested action of a recently authenticated user.
+    pub(crate) reauthenticate: bool,
+    /// The username to prefill when the console asks the signed-in user to log in again.
+    #[serde(default)]
+    pub(crate) login_hint: Option<String>,
 }
 
 /// The step to show or to process.
@@ -67,6 +94,14 @@ impl Flow {
         self.action_token.is_some()
     }
 
+    /// Records that `action` was done: a requested action is not asked again.
+    pub(crate) fn action_done(&mut self, action: RequiredAction) {
+        if self.requested_action == Some(action) {
+            self.requested_action = None;
+            self.requested_action_done = true;
+        }
+    }
+
     /// Whether a second factor was used.
     pub(crate) fn is_strong(&self) -> bool {
         self.amr.iter().any(|method| method == "otp")
@@ -86,6 +121,11 @@ impl Flow {
             && !owed.contains(&RequiredAction::ConfigureTotp)
         {
             owed.push(RequiredAction::ConfigureTotp);
+        }
+        if let Some(action) = self.requested_action
+            && !owed.contains(&action)
+        {
+            owed.push(action);
         }
         if self.is_journey() {
             owed.retain(|action| {
@@ -196,6 +236,32 @@ mod tests {
             true,
             Step::Action(UpdateProfile),
         );
+    }
+
+    #[test]
+    fn requested_action_runs_once_after_the_code() {
+        use RequiredAction::*;
+        let mut flow = Flow {
+            user_id: Some("u".into()),
+            amr: vec!["pwd".into()],
+            requested_action: Some(ConfigureTotp),
+            ..Flow::default()
+        };
+        check(&flow, false, &[], true, Step::Otp);
+        flow.amr.push("otp".into());
+        check(&flow, false, &[], true, Step::Action(ConfigureTotp));
+        check(
+            &flow,
+            false,
+            &[UpdatePassword],
+            true,
+            Step::Action(ConfigureTotp),
+        );
+        flow.action_done(UpdatePassword);
+        check(&flow, false, &[], true, Step::Action(ConfigureTotp));
+        flow.action_done(ConfigureTotp);
+        assert!(flow.requested_action_done);
+        check(&flow, false, &[], true, Step::Finished);
     }
 
     #[test]

@@ -249,7 +249,7 @@ fn action_message_key(action: RequiredAction) -> &'static str {
 
 /// The realm's sender, or `no-reply@` the public host when the realm names none, so that a
 /// realm set up without mail settings can still send its links.
-fn sender_address(configured: &str, public_url: &str) -> String {
+pub(crate) fn sender_address(configured: &str, public_url: &str) -> String {
     if !configured.trim().is_empty() {
         return configured.trim().to_owned();
     }

@@ -8,7 +8,9 @@
 //! comes next is decided in one place, `flow`; each step and each required action is a module
 //! of its own with the same shape: `show` renders it, `submit` validates and applies its form.
 
+mod account;
 mod action_token;
+mod audit;
 mod authenticate;
 mod configure_totp;
 mod flow;
@@ -44,7 +46,7 @@ pub struct Actions {
     pub mailer: Mailer,
 }
 
-/// The login pages of every realm.
+/// The login pages and the account console of every realm.
 pub fn router(actions: Arc<Actions>) -> Router {
     Router::new()
         .route(
@@ -60,5 +62,6 @@ pub fn router(actions: Arc<Actions>) -> Router {
             get(reset_credentials::get_reset_credentials)
                 .post(reset_credentials::post_reset_credentials),
         )
+        .merge(account::routes())
         .with_state(actions)
 }

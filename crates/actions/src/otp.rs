@@ -3,12 +3,13 @@
 
 use serde_json::{Map, json};
 use sesame_oidc::authorize::server_error_page;
+use sesame_oidc::metrics::LoginOutcome;
 use sesame_oidc::params::Params;
 use sesame_store::{Credential, CredentialKind};
 
 use crate::authenticate::{Login, Outcome, message, step_page};
 use crate::flow::Step;
-use crate::{Actions, throttle, totp};
+use crate::{Actions, audit, throttle, totp};
 
 /// The code form, with the device picker when there are several devices.
 pub(crate) async fn show(actions: &Actions, login: &Login) -> axum::response::Response {
@@ -90,7 +91,11 @@ pub(crate) async fn submit(actions: &Actions, login: &mut Login, form_params: &P
     let keys = throttle::Keys::new(&login.realm, Some(&user_id), &login.address);
     match throttle::is_locked(provider, &login.settings, &keys).await {
         Ok(false) => {}
-        Ok(true) => return Outcome::Show(refuse(actions, login, &devices)),
+        Ok(true) => {
+            provider.metrics.login(&login.realm, LoginOutcome::Locked);
+            audit::code_refused(actions, login, &device.id, "locked").await;
+            return Outcome::Show(refuse(actions, login, &devices));
+        }
         Err(err) => return Outcome::Show(server_error_page(provider, &err)),
     }
 
@@ -100,6 +105,8 @@ pub(crate) async fn submit(actions: &Actions, login: &mut Login, form_params: &P
     };
     if !accepted {
         tracing::info!(realm = %login.realm, user_id, device = %device.id, ip = %login.address, "one-time code refused");
+        provider.metrics.login(&login.realm, LoginOutcome::BadCode);
+        audit::code_refused(actions, login, &device.id, "wrong code").await;
         if let Err(err) = throttle::record_failure(provider, &login.settings, &keys).await {
             return Outcome::Show(server_error_page(provider, &err));
         }

@@ -3,11 +3,12 @@
 use serde_json::{Map, json};
 use sesame_domain::Secret;
 use sesame_oidc::authorize::server_error_page;
+use sesame_oidc::metrics::LoginOutcome;
 use sesame_oidc::params::Params;
 
 use crate::authenticate::{Login, Outcome, busy_page, step_page};
 use crate::flow::Step;
-use crate::{Actions, PasswordError, throttle};
+use crate::{Actions, PasswordError, audit, throttle};
 
 /// The login form.
 pub(crate) fn show(actions: &Actions, login: &Login) -> axum::response::Response {
@@ -15,6 +16,10 @@ pub(crate) fn show(actions: &Actions, login: &Login) -> axum::response::Response
         .request
         .as_ref()
         .and_then(|request| request.login_hint.clone())
+        .or_else(|| {
+            let account = login.flow.account.as_ref()?;
+            account.login_hint.clone()
+        })
         .unwrap_or_default();
     form(actions, login, &username, None)
 }
@@ -80,6 +85,9 @@ pub(crate) async fn submit(actions: &Actions, login: &mut Login, form_params: &P
         Ok(false) => {}
         Ok(true) => {
             tracing::info!(realm = %login.realm, ip = %login.address, reason = "locked", "password login refused");
+            let user_id = user.as_ref().map_or("", |user| user.id.as_str());
+            audit::password_refused(actions, login, "locked", user_id, &username).await;
+            provider.metrics.login(&login.realm, LoginOutcome::Locked);
             return refuse("invalidUserMessage");
         }
         Err(err) => return Outcome::Show(server_error_page(provider, &err)),
@@ -107,6 +115,10 @@ pub(crate) async fn submit(actions: &Actions, login: &mut Login, form_params: &P
             };
             let user_id = other.map(|user| user.id).unwrap_or_default();
             tracing::info!(realm = %login.realm, user_id, client_id, ip = %login.address, reason, "password login failed");
+            audit::password_refused(actions, login, reason, &user_id, &username).await;
+            provider
+                .metrics
+                .login(&login.realm, LoginOutcome::BadPassword);
             if let Err(err) = throttle::record_failure(provider, &login.settings, &keys).await {
                 return Outcome::Show(server_error_page(provider, &err));
             }

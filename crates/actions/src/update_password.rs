@@ -1,7 +1,7 @@
 //! Required action UPDATE_PASSWORD: "Mise à jour du mot de passe".
 
 use serde_json::{Map, Value, json};
-use sesame_domain::{RequiredAction, Secret, normalize_password};
+use sesame_domain::{RealmSettings, RequiredAction, Secret, User, normalize_password};
 use sesame_oidc::authorize::server_error_page;
 use sesame_oidc::params::Params;
 
@@ -38,6 +38,45 @@ fn render(
     )
 }
 
+/// Why a new password was refused: the field to show it at and the message.
+pub(crate) struct PasswordRefusal {
+    /// `password-new` or `password-confirm`.
+    pub(crate) field: &'static str,
+    /// The message key.
+    pub(crate) message_key: &'static str,
+    /// The message's parameter (the length or count a rule asks for), or empty.
+    pub(crate) parameter: String,
+}
+
+/// Checks a new (normalised) password and its confirmation against the realm's policy: the
+/// rules of this step and of the account console's password change.
+pub(crate) fn check_new_password(
+    settings: &RealmSettings,
+    user: &User,
+    password: &str,
+    confirmation: &str,
+) -> Result<(), PasswordRefusal> {
+    let refuse = |field, message_key, parameter: Option<usize>| PasswordRefusal {
+        field,
+        message_key,
+        parameter: parameter.map(|count| count.to_string()).unwrap_or_default(),
+    };
+    if password.is_empty() {
+        return Err(refuse("password-new", "missingPasswordMessage", None));
+    }
+    if let Err(rule) =
+        settings
+            .password_policy()
+            .check(password, &user.username, user.email.as_deref())
+    {
+        return Err(refuse("password-new", rule.message_key(), rule.parameter()));
+    }
+    if password != confirmation {
+        return Err(refuse("password-confirm", "notMatchPasswordMessage", None));
+    }
+    Ok(())
+}
+
 /// Checks the new password against its confirmation and the realm's policy, then stores it.
 pub(crate) async fn submit(actions: &Actions, login: &mut Login, form: &Params) -> Outcome {
     let provider = &actions.provider;
@@ -49,29 +88,10 @@ pub(crate) async fn submit(actions: &Actions, login: &mut Login, form: &Params) 
     let logout_sessions = form.get("logout-sessions").is_some();
 
     let mut errors = Map::new();
-    if password.is_empty() {
+    if let Err(refusal) = check_new_password(&login.settings, &user, &password, &confirmation) {
         errors.insert(
-            "password-new".into(),
-            message(actions, login, "missingPasswordMessage", &[]),
-        );
-    } else if let Err(rule) =
-        login
-            .settings
-            .password_policy()
-            .check(&password, &user.username, user.email.as_deref())
-    {
-        let parameter = rule
-            .parameter()
-            .map(|count| count.to_string())
-            .unwrap_or_default();
-        errors.insert(
-            "password-new".into(),
-            message(actions, login, rule.message_key(), &[&parameter]),
-        );
-    } else if password != confirmation {
-        errors.insert(
-            "password-confirm".into(),
-            message(actions, login, "notMatchPasswordMessage", &[]),
+            refusal.field.into(),
+            message(actions, login, refusal.message_key, &[&refusal.parameter]),
         );
     }
     if !errors.is_empty() {
@@ -88,11 +108,13 @@ pub(crate) async fn submit(actions: &Actions, login: &mut Login, form: &Params) 
     };
     let now = provider.clock.now();
     let user_id = user.id.clone();
+    let event = login.event(actions, sesame_domain::EventType::UpdatePassword);
     let stored = provider
         .db
         .run(move |conn| {
             sesame_store::in_transaction(conn, |conn| {
                 sesame_store::set_password(conn, &user_id, &sesame_oidc::new_id(), &hash, now)?;
+                sesame_store::insert_event(conn, &event)?;
                 sesame_store::delete_required_action(
                     conn,
                     &user_id,
@@ -109,5 +131,6 @@ pub(crate) async fn submit(actions: &Actions, login: &mut Login, form: &Params) 
         return Outcome::Show(server_error_page(provider, &err));
     }
     tracing::info!(realm = %login.realm, user_id = %user.id, "password changed");
+    login.flow.action_done(RequiredAction::UpdatePassword);
     Outcome::Advance
 }

@@ -97,11 +97,13 @@ pub(crate) async fn submit(actions: &Actions, login: &mut Login, form: &Params) 
     user.first_name = Some(first_name.clone());
     user.last_name = Some(last_name.clone());
     let row = user.clone();
+    let event = login.event(actions, sesame_domain::EventType::UpdateProfile);
     let stored = provider
         .db
         .run(move |conn| {
             sesame_store::in_transaction(conn, |conn| {
                 sesame_store::update_user(conn, &row)?;
+                sesame_store::insert_event(conn, &event)?;
                 sesame_store::delete_required_action(conn, &row.id, RequiredAction::UpdateProfile)
             })
         })
@@ -125,6 +127,7 @@ pub(crate) async fn submit(actions: &Actions, login: &mut Login, form: &Params) 
     }
     tracing::info!(realm = %login.realm, user_id = %user.id, "profile updated");
     login.user = Some(user);
+    login.flow.action_done(RequiredAction::UpdateProfile);
     Outcome::Advance
 }
 

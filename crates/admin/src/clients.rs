@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sesame_actions::Actions;
-use sesame_domain::{Client, ClientAuthMethod, Secret};
+use sesame_domain::{Client, ClientAuthMethod, OperationType, ResourceType, Secret};
+use sesame_oidc::ClientAddress;
 
 use crate::AdminError;
 use crate::auth::authorize;
@@ -52,6 +53,7 @@ pub(crate) struct ClientQuery {
 pub(crate) async fn post_client(
     State(actions): State<Arc<Actions>>,
     Path(realm): Path<String>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AdminError> {
@@ -88,9 +90,21 @@ pub(crate) async fn post_client(
     }
     let row = client.clone();
     let now = provider.clock.now();
+    let path = format!("clients/{}", client.id);
+    let event = admin.event(
+        provider,
+        &realm,
+        (OperationType::Create, ResourceType::Client, path),
+        &address,
+    );
     provider
         .db
-        .run(move |conn| sesame_store::insert_client(conn, &row, now))
+        .run(move |conn| {
+            sesame_store::in_transaction(conn, |conn| {
+                sesame_store::insert_client(conn, &row, now)?;
+                sesame_store::insert_event(conn, &event)
+            })
+        })
         .await
         .map_err(|err| match err {
             sesame_store::StoreError::Conflict(_) => {
@@ -160,6 +174,7 @@ pub(crate) async fn get_client(
 pub(crate) async fn put_client(
     State(actions): State<Arc<Actions>>,
     Path((realm, id)): Path<(String, String)>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, AdminError> {
@@ -181,10 +196,27 @@ pub(crate) async fn put_client(
     }
     apply(&mut client, &representation)?;
     let row = client.clone();
+    let change = (
+        OperationType::Update,
+        ResourceType::Client,
+        format!("clients/{id}"),
+    );
+    let event = admin.event(provider, &realm, change, &address);
     provider
         .db
-        .run(move |conn| sesame_store::update_client(conn, &row))
-        .await?;
+        .run(move |conn| {
+            sesame_store::in_transaction(conn, |conn| {
+                sesame_store::update_client(conn, &row)?;
+                sesame_store::insert_event(conn, &event)
+            })
+        })
+        .await
+        .map_err(|err| match err {
+            sesame_store::StoreError::Conflict(_) => {
+                AdminError::Conflict(format!("Client {} already exists", client.client_id))
+            }
+            other => AdminError::from(other),
+        })?;
     tracing::info!(realm, client_id = %client.client_id, admin = %admin.client_id, "client updated");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -193,14 +225,26 @@ pub(crate) async fn put_client(
 pub(crate) async fn delete_client(
     State(actions): State<Arc<Actions>>,
     Path((realm, id)): Path<(String, String)>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
 ) -> Result<StatusCode, AdminError> {
     let provider = &actions.provider;
     let (admin, _) = authorize(provider, &headers, &realm).await?;
     let (realm_name, client_key) = (realm.clone(), id.clone());
+    let change = (
+        OperationType::Delete,
+        ResourceType::Client,
+        format!("clients/{id}"),
+    );
+    let event = admin.event(provider, &realm, change, &address);
     provider
         .db
-        .run(move |conn| sesame_store::delete_client(conn, &realm_name, &client_key))
+        .run(move |conn| {
+            sesame_store::in_transaction(conn, |conn| {
+                sesame_store::delete_client(conn, &realm_name, &client_key)?;
+                sesame_store::insert_event(conn, &event)
+            })
+        })
         .await
         .map_err(|err| match err {
             sesame_store::StoreError::NotFound => AdminError::NotFound("client"),
@@ -214,6 +258,7 @@ pub(crate) async fn delete_client(
 pub(crate) async fn post_client_secret(
     State(actions): State<Arc<Actions>>,
     Path((realm, id)): Path<(String, String)>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, AdminError> {
     let provider = &actions.provider;
@@ -221,15 +266,30 @@ pub(crate) async fn post_client_secret(
     let secret = sesame_oidc::random_token(32);
     let digest = sesame_oidc::sha256_hex(&secret);
     let realm_name = realm.clone();
+    let path = format!("clients/{id}/client-secret");
+    let event = admin.event(
+        provider,
+        &realm,
+        (OperationType::Action, ResourceType::Client, path),
+        &address,
+    );
     let client = provider
         .db
         .run(move |conn| {
-            let Some(mut client) = sesame_store::find_client_by_id(conn, &realm_name, &id)? else {
-                return Ok(None);
-            };
-            client.secret_sha256 = Some(digest);
-            sesame_store::update_client(conn, &client)?;
-            Ok(Some(client))
+            sesame_store::in_transaction(conn, |conn| {
+                let Some(mut client) = sesame_store::find_client_by_id(conn, &realm_name, &id)?
+                else {
+                    return Ok(None);
+                };
+                // Only a secret client gets one: a public or a key-authenticated client would
+                // otherwise keep a digest nothing uses, after a refusal.
+                if client.auth_method == ClientAuthMethod::ClientSecret {
+                    client.secret_sha256 = Some(digest);
+                    sesame_store::update_client(conn, &client)?;
+                    sesame_store::insert_event(conn, &event)?;
+                }
+                Ok(Some(client))
+            })
         })
         .await?
         .ok_or(AdminError::NotFound("client"))?;

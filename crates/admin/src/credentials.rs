@@ -9,8 +9,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
 use sesame_actions::Actions;
-use sesame_domain::RequiredAction;
-use sesame_store::{Credential, CredentialKind, DbConnection, StoreError};
+use sesame_domain::{OperationType, RequiredAction, ResourceType};
+use sesame_oidc::ClientAddress;
+use sesame_store::{Credential, CredentialKind, CredentialRemoval};
 
 use crate::AdminError;
 use crate::auth::authorize;
@@ -65,6 +66,7 @@ pub(crate) async fn get_credentials(
 pub(crate) async fn delete_credential(
     State(actions): State<Arc<Actions>>,
     Path((realm, id, credential_id)): Path<(String, String, String)>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
 ) -> Result<StatusCode, AdminError> {
     let provider = &actions.provider;
@@ -72,20 +74,33 @@ pub(crate) async fn delete_credential(
 
     let (realm_name, user_id, key) = (realm.clone(), id.clone(), credential_id.clone());
     let otp_required = settings.otp_required;
+    let path = format!("users/{id}/credentials/{credential_id}");
+    let change = (OperationType::Delete, ResourceType::User, path);
+    let event = admin.event(provider, &realm, change, &address);
     let removal = provider
         .db
         .run(move |conn| {
             sesame_store::in_transaction(conn, |conn| {
-                remove_credential(conn, &realm_name, &user_id, &key, otp_required)
+                let removal = sesame_store::remove_credential(
+                    conn,
+                    &realm_name,
+                    &user_id,
+                    &key,
+                    otp_required,
+                )?;
+                let removed = matches!(removal, CredentialRemoval::Removed { .. });
+                crate::events::insert_event_if(conn, removed, &event)?;
+                Ok(removal)
             })
         })
         .await?;
 
     match removal {
-        Removal::UnknownUser => Err(AdminError::NotFound("user")),
-        Removal::UnknownCredential => Err(AdminError::NotFound("credential")),
-        Removal::Removed {
+        CredentialRemoval::UnknownUser => Err(AdminError::NotFound("user")),
+        CredentialRemoval::UnknownCredential => Err(AdminError::NotFound("credential")),
+        CredentialRemoval::Removed {
             kind,
+            label: _,
             configure_totp,
         } => {
             tracing::info!(
@@ -109,6 +124,7 @@ pub(crate) async fn delete_credential(
 pub(crate) async fn put_reset_password(
     State(actions): State<Arc<Actions>>,
     Path((realm, id)): Path<(String, String)>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, AdminError> {
@@ -139,11 +155,15 @@ pub(crate) async fn put_reset_password(
 
     let now = provider.clock.now();
     let user_id = user.id.clone();
+    let path = format!("users/{id}/reset-password");
+    let change = (OperationType::Action, ResourceType::User, path);
+    let event = admin.event(provider, &realm, change, &address);
     provider
         .db
         .run(move |conn| {
             sesame_store::in_transaction(conn, |conn| {
                 sesame_store::set_password(conn, &user_id, &sesame_oidc::new_id(), &hash, now)?;
+                sesame_store::insert_event(conn, &event)?;
                 if temporary {
                     sesame_store::insert_required_action(
                         conn,
@@ -170,51 +190,6 @@ pub(crate) async fn put_reset_password(
         "password reset"
     );
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// What deleting a credential did.
-enum Removal {
-    UnknownUser,
-    UnknownCredential,
-    Removed {
-        /// Keycloak's type of the deleted credential.
-        kind: String,
-        /// Whether CONFIGURE_TOTP became pending because the last device went.
-        configure_totp: bool,
-    },
-}
-
-/// Deletes a credential and applies the last-device rule; runs inside the caller's
-/// transaction.
-fn remove_credential(
-    conn: &mut DbConnection,
-    realm: &str,
-    user_id: &str,
-    credential_id: &str,
-    otp_required: bool,
-) -> Result<Removal, StoreError> {
-    if sesame_store::find_user(conn, realm, user_id)?.is_none() {
-        return Ok(Removal::UnknownUser);
-    }
-    // Two deletions of a user's last two devices must not both see the other device left.
-    sesame_store::lock_user(conn, user_id)?;
-    let Some(credential) = sesame_store::find_credential(conn, user_id, credential_id)? else {
-        return Ok(Removal::UnknownCredential);
-    };
-
-    sesame_store::delete_credential(conn, user_id, credential_id)?;
-    let is_device = credential.kind == CredentialKind::Otp.as_str();
-    let configure_totp = is_device
-        && otp_required
-        && sesame_store::list_credentials(conn, user_id, CredentialKind::Otp)?.is_empty();
-    if configure_totp {
-        sesame_store::insert_required_action(conn, user_id, RequiredAction::ConfigureTotp)?;
-    }
-
-    Ok(Removal::Removed {
-        kind: credential.kind,
-        configure_totp,
-    })
 }
 
 fn represent(credential: &Credential) -> CredentialRepresentation {

@@ -2,12 +2,17 @@
 //! representations so that existing admin scripts keep working.
 //!
 //! Every call needs a bearer access token of a client whose service account administers the
-//! realm; a `master` realm administrator administers every realm.
+//! realm; a `master` realm administrator administers every realm. Every change made through it
+//! is an admin event, in the transaction of the change; `events` and `admin-events` read the
+//! audit trail back. The API's OpenAPI description is served, without a token, at
+//! `/admin/openapi.json` (kept in `openapi.json`, checked against the router by a test).
 
 mod auth;
 mod clients;
 mod credentials;
 mod error;
+mod events;
+mod openapi;
 mod realms;
 mod sessions;
 mod users;
@@ -23,6 +28,7 @@ pub use error::AdminError;
 /// The admin API of every realm.
 pub fn router(actions: Arc<Actions>) -> Router {
     Router::new()
+        .route("/admin/openapi.json", get(openapi::get_openapi))
         .route(
             "/admin/realms/{realm}",
             get(realms::get_realm).put(realms::put_realm),
@@ -82,6 +88,11 @@ pub fn router(actions: Arc<Actions>) -> Router {
         .route(
             "/admin/realms/{realm}/clients/{id}/client-secret",
             post(clients::post_client_secret),
+        )
+        .route("/admin/realms/{realm}/events", get(events::get_events))
+        .route(
+            "/admin/realms/{realm}/admin-events",
+            get(events::get_admin_events),
         )
         .with_state(actions)
 }

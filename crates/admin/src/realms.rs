@@ -8,7 +8,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value;
 use sesame_actions::Actions;
-use sesame_domain::RealmSettings;
+use sesame_domain::{OperationType, RealmSettings, ResourceType};
+use sesame_oidc::ClientAddress;
 
 use crate::AdminError;
 use crate::auth::authorize;
@@ -33,6 +34,7 @@ pub(crate) async fn get_realm(
 pub(crate) async fn put_realm(
     State(actions): State<Arc<Actions>>,
     Path(realm): Path<String>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, AdminError> {
@@ -66,9 +68,17 @@ pub(crate) async fn put_realm(
     updated.validate().map_err(AdminError::BadRequest)?;
     let now = provider.clock.now();
     let realm_name = realm.clone();
+    // Keycloak records realm changes with an empty resource path: the realm itself.
+    let change = (OperationType::Update, ResourceType::Realm, String::new());
+    let event = admin.event(provider, &realm, change, &address);
     provider
         .db
-        .run(move |conn| sesame_store::update_realm(conn, &realm_name, &updated, now))
+        .run(move |conn| {
+            sesame_store::in_transaction(conn, |conn| {
+                sesame_store::update_realm(conn, &realm_name, &updated, now)?;
+                sesame_store::insert_event(conn, &event)
+            })
+        })
         .await?;
     tracing::info!(realm, admin = %admin.client_id, admin_realm = %admin.realm, "realm settings updated");
     Ok(StatusCode::NO_CONTENT)

@@ -10,7 +10,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
 use sesame_actions::Actions;
-use sesame_domain::User;
+use sesame_domain::{OperationType, ResourceType, User};
+use sesame_oidc::ClientAddress;
 use sesame_store::UserSessionRow;
 
 use crate::AdminError;
@@ -76,6 +77,7 @@ pub(crate) async fn get_user_sessions(
 pub(crate) async fn post_user_logout(
     State(actions): State<Arc<Actions>>,
     Path((realm, id)): Path<(String, String)>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
 ) -> Result<StatusCode, AdminError> {
     let provider = &actions.provider;
@@ -83,6 +85,12 @@ pub(crate) async fn post_user_logout(
 
     let now = provider.clock.now();
     let (realm_name, user_id) = (realm.clone(), id.clone());
+    let change = (
+        OperationType::Action,
+        ResourceType::User,
+        format!("users/{id}/logout"),
+    );
+    let event = admin.event(provider, &realm, change, &address);
     let ended = provider
         .db
         .run(move |conn| {
@@ -90,6 +98,7 @@ pub(crate) async fn post_user_logout(
                 if sesame_store::find_user(conn, &realm_name, &user_id)?.is_none() {
                     return Ok(None);
                 }
+                sesame_store::insert_event(conn, &event)?;
                 sesame_store::end_all_user_sessions(conn, &user_id, now).map(Some)
             })
         })
@@ -111,6 +120,7 @@ pub(crate) async fn post_user_logout(
 pub(crate) async fn delete_session(
     State(actions): State<Arc<Actions>>,
     Path((realm, session_id)): Path<(String, String)>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
 ) -> Result<StatusCode, AdminError> {
     let provider = &actions.provider;
@@ -118,6 +128,13 @@ pub(crate) async fn delete_session(
 
     let now = provider.clock.now();
     let (realm_name, key) = (realm.clone(), session_id.clone());
+    let path = format!("sessions/{session_id}");
+    let event = admin.event(
+        provider,
+        &realm,
+        (OperationType::Delete, ResourceType::UserSession, path),
+        &address,
+    );
     let user_id = provider
         .db
         .run(move |conn| {
@@ -129,6 +146,7 @@ pub(crate) async fn delete_session(
                     return Ok(None);
                 };
                 sesame_store::end_user_session(conn, &session.id, now)?;
+                sesame_store::insert_event(conn, &event)?;
                 Ok(Some(session.user_id))
             })
         })

@@ -4,12 +4,16 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use sesame_actions::{Actions, ActionsMailError, PasswordError};
-use sesame_domain::{RequiredAction, Secret, User, normalize_password};
+use sesame_domain::{
+    OperationType, RequiredAction, ResourceType, Secret, User, normalize_password,
+};
+use sesame_oidc::ClientAddress;
 use sesame_store::UserSearch;
 
 use crate::AdminError;
@@ -64,23 +68,39 @@ pub(crate) struct UserQuery {
     username: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
-    exact: Option<bool>,
+    /// A boolean as Keycloak's Java side reads one: `true` or `false` in any case (Python
+    /// clients send `True`).
+    exact: Option<String>,
     first: Option<i64>,
     max: Option<i64>,
 }
 
 impl UserQuery {
-    fn user_search(&self) -> UserSearch {
+    fn user_search(&self) -> Result<UserSearch, AdminError> {
         // An address names one account: it matches whole unless `exact=false` says otherwise.
-        let exact = self.exact.unwrap_or(self.email.is_some());
-        UserSearch {
+        let exact = match self
+            .exact
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None => self.email.is_some(),
+            Some("true") => true,
+            Some("false") => false,
+            Some(_) => {
+                return Err(AdminError::BadRequest(
+                    "exact: expected true or false".to_owned(),
+                ));
+            }
+        };
+        Ok(UserSearch {
             search: self.search.clone(),
             username: self.username.clone(),
             email: self.email.clone(),
             first_name: self.first_name.clone(),
             last_name: self.last_name.clone(),
             exact,
-        }
+        })
     }
 }
 
@@ -88,6 +108,7 @@ impl UserQuery {
 pub(crate) async fn post_user(
     State(actions): State<Arc<Actions>>,
     Path(realm): Path<String>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AdminError> {
@@ -127,11 +148,18 @@ pub(crate) async fn post_user(
 
     let (row, user_id) = (user.clone(), user.id.clone());
     let now = provider.clock.now();
+    let resource = (
+        OperationType::Create,
+        ResourceType::User,
+        format!("users/{user_id}"),
+    );
+    let event = admin.event(provider, &realm, resource, &address);
     provider
         .db
         .run(move |conn| {
             sesame_store::in_transaction(conn, |conn| {
                 sesame_store::insert_user(conn, &row)?;
+                sesame_store::insert_event(conn, &event)?;
                 if let Some(hash) = &password {
                     sesame_store::set_password(conn, &row.id, &sesame_oidc::new_id(), hash, now)?;
                 }
@@ -164,12 +192,13 @@ pub(crate) async fn post_user(
 pub(crate) async fn get_users(
     State(actions): State<Arc<Actions>>,
     Path(realm): Path<String>,
-    Query(query): Query<UserQuery>,
+    query: Result<Query<UserQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Json<Vec<UserRepresentation>>, AdminError> {
     let provider = &actions.provider;
     authorize(provider, &headers, &realm).await?;
-    let search = query.user_search();
+    let Query(query) = query.map_err(bad_query)?;
+    let search = query.user_search()?;
     let (first, max) = (query.first.unwrap_or(0), query.max.unwrap_or(100));
 
     let users = provider
@@ -192,12 +221,13 @@ pub(crate) async fn get_users(
 pub(crate) async fn get_users_count(
     State(actions): State<Arc<Actions>>,
     Path(realm): Path<String>,
-    Query(query): Query<UserQuery>,
+    query: Result<Query<UserQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Json<i64>, AdminError> {
     let provider = &actions.provider;
     authorize(provider, &headers, &realm).await?;
-    let search = query.user_search();
+    let Query(query) = query.map_err(bad_query)?;
+    let search = query.user_search()?;
 
     let count = provider
         .db
@@ -231,6 +261,7 @@ pub(crate) async fn get_user(
 pub(crate) async fn put_user(
     State(actions): State<Arc<Actions>>,
     Path((realm, id)): Path<(String, String)>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, AdminError> {
@@ -271,11 +302,18 @@ pub(crate) async fn put_user(
     }
     let now = provider.clock.now();
     let row = user.clone();
+    let resource = (
+        OperationType::Update,
+        ResourceType::User,
+        format!("users/{id}"),
+    );
+    let event = admin.event(provider, &realm, resource, &address);
     provider
         .db
         .run(move |conn| {
             sesame_store::in_transaction(conn, |conn| {
                 sesame_store::update_user(conn, &row)?;
+                sesame_store::insert_event(conn, &event)?;
                 if let Some(hash) = &password {
                     sesame_store::set_password(conn, &row.id, &sesame_oidc::new_id(), hash, now)?;
                 }
@@ -294,14 +332,26 @@ pub(crate) async fn put_user(
 pub(crate) async fn delete_user(
     State(actions): State<Arc<Actions>>,
     Path((realm, id)): Path<(String, String)>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
 ) -> Result<StatusCode, AdminError> {
     let provider = &actions.provider;
     let (admin, _) = authorize(provider, &headers, &realm).await?;
     let (realm_name, user_id) = (realm.clone(), id.clone());
+    let resource = (
+        OperationType::Delete,
+        ResourceType::User,
+        format!("users/{id}"),
+    );
+    let event = admin.event(provider, &realm, resource, &address);
     provider
         .db
-        .run(move |conn| sesame_store::delete_user(conn, &realm_name, &user_id))
+        .run(move |conn| {
+            sesame_store::in_transaction(conn, |conn| {
+                sesame_store::delete_user(conn, &realm_name, &user_id)?;
+                sesame_store::insert_event(conn, &event)
+            })
+        })
         .await
         .map_err(|err| match err {
             sesame_store::StoreError::NotFound => AdminError::NotFound("user"),
@@ -309,6 +359,16 @@ pub(crate) async fn delete_user(
         })?;
     tracing::info!(realm, user_id = %id, admin = %admin.client_id, "user deleted");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A query string that does not parse (a page number that is not a number): a 400 in the admin
+/// API's shape, not axum's plain-text rejection.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "called as a map_err function"
+)]
+fn bad_query(rejection: QueryRejection) -> AdminError {
+    AdminError::BadRequest(rejection.body_text())
 }
 
 fn represent(user: &User, actions: &[RequiredAction]) -> UserRepresentation {
@@ -477,6 +537,7 @@ pub(crate) async fn put_execute_actions_email(
     State(actions): State<Arc<Actions>>,
     Path((realm, id)): Path<(String, String)>,
     Query(query): Query<ExecuteActionsQuery>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, AdminError> {
@@ -506,6 +567,13 @@ pub(crate) async fn put_execute_actions_email(
             "redirect_uri needs client_id".to_owned(),
         ));
     }
+    let path = format!("users/{id}/execute-actions-email");
+    let event = admin.event(
+        provider,
+        &realm,
+        (OperationType::Action, ResourceType::User, path),
+        &address,
+    );
     let request = sesame_actions::ActionsMailRequest {
         kind: sesame_actions::ActionsMailKind::ExecuteActions,
         realm: realm.clone(),
@@ -517,6 +585,7 @@ pub(crate) async fn put_execute_actions_email(
     };
     match sesame_actions::send_actions_mail(&actions, request).await {
         Ok(_) => {
+            sesame_oidc::audit::record(provider, event).await;
             tracing::info!(realm, user_id = %id, admin = %admin.client_id, "execute-actions mail sent");
             Ok(StatusCode::NO_CONTENT)
         }

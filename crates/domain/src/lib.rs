@@ -5,6 +5,7 @@
 //! the current time and any random bytes it needs, so every rule here is tested without waiting.
 
 mod client;
+mod event;
 mod password_policy;
 mod pkce;
 mod realm;
@@ -14,6 +15,7 @@ mod secret;
 mod user;
 
 pub use client::{Client, ClientAuthMethod};
+pub use event::{AuditEvent, EventKind, EventType, OperationType, ResourceType};
 pub use password_policy::{PasswordPolicy, PasswordRule, normalize_password};
 pub use pkce::{CodeChallenge, CodeVerifier, PkceError};
 pub use realm::{MailSettings, OtpPolicy, RealmSettings, RequiredAction, SigningAlgorithm};

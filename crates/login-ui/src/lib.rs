@@ -17,25 +17,40 @@
 //! - `locale`: the locale the page is rendered in (`"fr"`, `"en"`);
 //! - `msg`: the whole message bundle of that locale, so templates write `{{ msg.loginTitle }}`,
 //!   or `{{ msg[error] }}` for a message key passed in the context;
-//! - `resources`: [`RESOURCES_URL_PREFIX`], so templates write `{{ resources }}/css/login.css`.
+//! - `resources`: [`RESOURCES_URL_PREFIX`], kept for templates written before `resource_url`.
+//!
+//! A page is rendered in the theme named by the context's optional `theme` key (a realm's
+//! `loginTheme`): `base`, complete on its own, or a theme that extends it, such as `smart-oa`,
+//! which replaces some templates, messages and static files and takes the others from `base`.
+//! An unknown theme renders as `base`. Templates link static files through the
+//! `resource_url` function, `{{ resource_url(path="css/login.css") }}`, which gives a URL
+//! holding the file's content hash, served by [`Ui::hashed_resource`] and cacheable forever.
+//!
+//! Dates go through the `format_datetime` filter, which takes a Unix time in seconds and the
+//! page's locale: `{{ device.created_at | format_datetime(locale=locale) }}` gives
+//! "27 mars 2026 à 16:26" in French and "27 March 2026 at 16:26" in English (Paris time; pass
+//! `timezone="UTC"` for UTC).
 //!
 //! URLs in `href` and `action` go through the `checked_url` filter, which fails the render for
 //! anything but `http(s)://…` and same-site paths. Messages with parameters go through the
 //! `format_message` filter: `{{ msg.linkExpiresIn | format_message(params=[link_expiration]) }}`.
 
+mod assets;
 mod bundle;
+mod dates;
 mod filters;
 mod locale;
 mod theme;
+mod theme_set;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-use tera::Tera;
-
+use crate::assets::Resource;
 use crate::bundle::Messages;
+use crate::theme_set::{BASE_THEME, LoadedTheme};
 
 /// URL prefix under which the static resources are served: `/resources/{path}`.
 ///
@@ -61,12 +76,12 @@ const PARTIAL_PREFIX: char = '_';
 /// Build it once at start-up with [`Ui::load`] and share it (it is `Send + Sync`); rendering
 /// does not touch the file system.
 pub struct Ui {
-    tera: Tera,
-    /// Messages by locale; always holds [`DEFAULT_LOCALE`].
-    bundles: BTreeMap<String, Messages>,
-    /// The keys of `bundles`, sorted, for locale matching.
+    /// The base theme; its bundles always hold [`DEFAULT_LOCALE`].
+    base: LoadedTheme,
+    /// The themes that extend the base one, by name.
+    extended: BTreeMap<String, LoadedTheme>,
+    /// The keys of the bundles, sorted, for locale matching.
     locales: Vec<String>,
-    resources: BTreeMap<String, Resource>,
 }
 
 /// Why the theme could not be loaded or a page could not be rendered.
@@ -123,11 +138,6 @@ impl fmt::Debug for RenderedMail {
     }
 }
 
-struct Resource {
-    bytes: Cow<'static, [u8]>,
-    content_type: &'static str,
-}
-
 /// A unit of [`Ui::format_duration`]: its length in seconds, its singular and plural message keys.
 type DurationUnit = (i64, &'static str, &'static str);
 
@@ -143,15 +153,16 @@ const DURATION_UNITS: [DurationUnit; 4] = [
 ];
 
 impl Ui {
-    /// Loads the embedded base theme, replacing with the files of `override_dir` those that
-    /// exist there under the same relative path.
+    /// Loads the embedded themes (`base` and those that extend it), replacing with the files of
+    /// `override_dir` those that exist there under the same relative path.
     ///
     /// The override directory mirrors `themes/`: `<dir>/base/login/login.html`,
     /// `<dir>/base/email/execute-actions.html`, `<dir>/base/messages/messages_fr.toml`,
-    /// `<dir>/base/resources/css/login.css`. A bundle replaced there must still hold every key
-    /// of the embedded one (the code and the other templates use them), and all bundles must
-    /// have the same keys; both are checked here so that a broken theme stops the start-up
-    /// rather than a page.
+    /// `<dir>/base/resources/css/login.css`, and the same under `<dir>/smart-oa/` for one theme
+    /// only. A base bundle replaced there must still hold every key of the embedded one (the
+    /// code and the other templates use them), and all bundles must have the same keys, the
+    /// partial bundles of a theme too; this is checked here so that a broken theme stops the
+    /// start-up rather than a page.
     ///
     /// # Errors
     ///
@@ -163,19 +174,37 @@ impl Ui {
             theme::check_override_dir(dir)?;
         }
 
-        let tera = load_templates(override_dir)?;
+        let templates = load_templates(override_dir)?;
         let bundles = load_bundles(override_dir)?;
         let resources = load_resources(override_dir)?;
+        let tera = theme_set::build_tera(
+            templates
+                .iter()
+                .map(|(name, text)| ((*name).to_owned(), text.clone()))
+                .collect(),
+            theme_set::base_resource_urls(&resources),
+            &bundles,
+        )?;
+        let base = LoadedTheme {
+            tera,
+            bundles,
+            resources,
+        };
+
+        let mut extended = BTreeMap::new();
+        for embedded in theme_set::EXTENDED_THEMES {
+            let loaded = theme_set::load_extended(embedded, &templates, &base, override_dir)?;
+            extended.insert(embedded.name.to_owned(), loaded);
+        }
 
         if let Some(dir) = override_dir {
             tracing::info!(dir = %dir.display(), "login theme loaded with overrides");
         }
-        let locales = bundles.keys().cloned().collect();
+        let locales = base.bundles.keys().cloned().collect();
         Ok(Ui {
-            tera,
-            bundles,
+            base,
+            extended,
             locales,
-            resources,
         })
     }
 
@@ -199,12 +228,13 @@ impl Ui {
         context: &serde_json::Value,
     ) -> Result<String, UiError> {
         let name = format!("{TEMPLATE_FOLDER}/{template}");
-        if template.starts_with(PARTIAL_PREFIX) || !self.has_template(&name) {
+        let theme = self.theme_of(context);
+        if template.starts_with(PARTIAL_PREFIX) || !has_template(theme, &name) {
             return Err(UiError::TemplateMissing(name));
         }
 
-        let tera_context = self.context(locale, context)?;
-        self.render_template(&name, &tera_context)
+        let tera_context = self.context(theme, locale, context)?;
+        render_template(theme, &name, &tera_context)
     }
 
     /// Renders the mail `email/<template>` (for example `"execute-actions"`) in `locale`.
@@ -231,15 +261,16 @@ impl Ui {
         let subject_name = format!("{EMAIL_FOLDER}/{template}.subject.txt");
         let text_name = format!("{EMAIL_FOLDER}/{template}.txt");
         let html_name = format!("{EMAIL_FOLDER}/{template}.html");
+        let theme = self.theme_of(context);
         for name in [&subject_name, &text_name, &html_name] {
-            if template.starts_with(PARTIAL_PREFIX) || !self.has_template(name) {
+            if template.starts_with(PARTIAL_PREFIX) || !has_template(theme, name) {
                 return Err(UiError::TemplateMissing(name.clone()));
             }
         }
 
-        let mut tera_context = self.context(locale, context)?;
+        let mut tera_context = self.context(theme, locale, context)?;
         tera_context.insert("subject_params", subject_params);
-        let subject = one_line(&self.render_template(&subject_name, &tera_context)?);
+        let subject = one_line(&render_template(theme, &subject_name, &tera_context)?);
         if subject.is_empty() {
             return Err(UiError::Render(format!(
                 "{subject_name} rendered an empty subject"
@@ -247,8 +278,8 @@ impl Ui {
         }
         tera_context.insert("subject", &subject);
 
-        let text = self.render_template(&text_name, &tera_context)?;
-        let html = self.render_template(&html_name, &tera_context)?;
+        let text = render_template(theme, &text_name, &tera_context)?;
+        let html = render_template(theme, &html_name, &tera_context)?;
         Ok(RenderedMail {
             subject,
             text,
@@ -263,7 +294,7 @@ impl Ui {
     /// so that a missing text shows up on screen instead of failing a request.
     #[must_use]
     pub fn message(&self, locale: &str, key: &str, params: &[&str]) -> String {
-        let (locale, messages) = self.bundle(locale);
+        let (locale, messages) = self.bundle(&self.base, locale);
         match messages.get(key) {
             Some(text) => bundle::format_message(text, params),
             None => {
@@ -289,7 +320,7 @@ impl Ui {
             .unwrap_or(SECOND);
 
         let count = seconds / unit_seconds;
-        let (locale, _) = self.bundle(locale);
+        let (locale, _) = self.bundle(&self.base, locale);
         let singular = if locale == "fr" {
             count <= 1
         } else {
@@ -299,12 +330,81 @@ impl Ui {
         self.message(locale, key, &[&count.to_string()])
     }
 
-    /// The static resource at `path` (for example `"css/login.css"`), with its `Content-Type`.
+    /// A Unix time in words, in Paris time: "27 mars 2026 à 16:26", "27 March 2026 at 16:26".
+    ///
+    /// The same text as the templates' `format_datetime` filter, for code that builds a message
+    /// outside a template. The locale falls back as in [`Ui::render`].
+    #[must_use]
+    pub fn format_datetime(&self, locale: &str, unix_seconds: i64) -> String {
+        let (_, messages) = self.bundle(&self.base, locale);
+        match dates::date_words(messages) {
+            Ok(words) => dates::format_datetime(&words, dates::TimeZone::EuropeParis, unix_seconds),
+            // `load` checked the words of every bundle.
+            Err(_) => unix_seconds.to_string(),
+        }
+    }
+
+    /// The base theme's static resource at `path` (for example `"css/login.css"`), with its
+    /// `Content-Type`.
+    ///
+    /// This is the address without a content hash, which a browser may only cache briefly;
+    /// pages link [`Ui::hashed_resource`] addresses.
     #[must_use]
     pub fn resource(&self, path: &str) -> Option<(&[u8], &'static str)> {
-        self.resources
+        self.base
+            .resources
             .get(path)
             .map(|resource| (resource.bytes.as_ref(), resource.content_type))
+    }
+
+    /// The static resource at `path` under [`RESOURCES_URL_PREFIX`] when `path` has the shape
+    /// `{hash}/{theme}/{file}` that `resource_url` gives and the hash is the file's current
+    /// one, with its `Content-Type`.
+    ///
+    /// Such a URL always names the same bytes, so the answer may be cached as `immutable`. A
+    /// hash of another version of the file gives `None`: serving the current bytes under an
+    /// old or future hash would let caches keep the wrong file for good (during a rolling
+    /// upgrade, nodes run different versions).
+    #[must_use]
+    pub fn hashed_resource(&self, path: &str) -> Option<(&[u8], &'static str)> {
+        let (hash, theme_name, file) = assets::split_hashed_path(path)?;
+        let theme = if theme_name == BASE_THEME {
+            &self.base
+        } else {
+            self.extended.get(theme_name)?
+        };
+        theme
+            .resources
+            .get(file)
+            .filter(|resource| resource.hash == hash)
+            .map(|resource| (resource.bytes.as_ref(), resource.content_type))
+    }
+
+    /// The URL the templates of `theme` link for the static file `path` (for example
+    /// `"css/login.css"`): the theme's own file or, failing that, the base theme's, with its
+    /// content hash. `None` when neither has the file; an unknown theme counts as `base`.
+    #[must_use]
+    pub fn resource_url(&self, theme: &str, path: &str) -> Option<String> {
+        if let Some(resource) = self
+            .extended
+            .get(theme)
+            .and_then(|extended| extended.resources.get(path))
+        {
+            return Some(resource.url(theme, path));
+        }
+        self.base
+            .resources
+            .get(path)
+            .map(|resource| resource.url(BASE_THEME, path))
+    }
+
+    /// The names of the themes a realm can pick, sorted (`["base", "smart-oa"]`).
+    #[must_use]
+    pub fn themes(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.extended.keys().cloned().collect();
+        names.push(BASE_THEME.to_owned());
+        names.sort();
+        names
     }
 
     /// The locales that have a message bundle, sorted (`["en", "fr"]`).
@@ -354,17 +454,35 @@ impl Ui {
         locale::negotiate(ui_locales, cookie, accept_language, candidates, &fallback)
     }
 
-    fn has_template(&self, name: &str) -> bool {
-        self.tera.get_template_names().any(|known| known == name)
+    /// The theme named by the context's `theme` key; the base theme when there is none or it
+    /// is unknown.
+    fn theme_of(&self, context: &serde_json::Value) -> &LoadedTheme {
+        let Some(name) = context.get("theme").and_then(serde_json::Value::as_str) else {
+            return &self.base;
+        };
+        match self.extended.get(name) {
+            Some(theme) => theme,
+            None => {
+                if name != BASE_THEME {
+                    tracing::warn!(theme = name, "unknown login theme: the base theme is used");
+                }
+                &self.base
+            }
+        }
     }
 
     /// The caller's context with the renderer's keys added (see the crate documentation).
-    fn context(&self, locale: &str, context: &serde_json::Value) -> Result<tera::Context, UiError> {
+    fn context(
+        &self,
+        theme: &LoadedTheme,
+        locale: &str,
+        context: &serde_json::Value,
+    ) -> Result<tera::Context, UiError> {
         if !context.is_object() {
             return Err(UiError::ContextNotObject);
         }
 
-        let (locale, messages) = self.bundle(locale);
+        let (locale, messages) = self.bundle(theme, locale);
         let mut tera_context =
             tera::Context::from_value(context.clone()).map_err(|err| render_error(&err))?;
         tera_context.insert("locale", locale);
@@ -373,19 +491,17 @@ impl Ui {
         Ok(tera_context)
     }
 
-    fn render_template(&self, name: &str, context: &tera::Context) -> Result<String, UiError> {
-        self.tera
-            .render(name, context)
-            .map_err(|err| render_error(&err))
-    }
-
-    /// The bundle to use for a requested locale, with the locale it belongs to.
-    fn bundle(&self, requested: &str) -> (&str, &Messages) {
+    /// The bundle of `theme` to use for a requested locale, with the locale it belongs to.
+    fn bundle<'theme>(
+        &self,
+        theme: &'theme LoadedTheme,
+        requested: &str,
+    ) -> (&'theme str, &'theme Messages) {
         static NO_MESSAGES: Messages = Messages::new();
 
         let locale = locale::match_tag(requested, &self.locales);
         let locale = locale.as_deref().unwrap_or(DEFAULT_LOCALE);
-        match self.bundles.get_key_value(locale) {
+        match theme.bundles.get_key_value(locale) {
             Some((locale, messages)) => (locale.as_str(), messages),
             // `load` refuses a theme without the default bundle; this keeps rendering
             // panic-free all the same.
@@ -400,15 +516,17 @@ impl fmt::Debug for Ui {
             .debug_struct("Ui")
             .field(
                 "templates",
-                &self.tera.get_template_names().collect::<Vec<_>>(),
+                &self.base.tera.get_template_names().collect::<Vec<_>>(),
             )
+            .field("themes", &self.themes())
             .field("locales", &self.locales)
-            .field("resources", &self.resources.keys().collect::<Vec<_>>())
+            .field("resources", &self.base.resources.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
 
-fn load_templates(override_dir: Option<&Path>) -> Result<Tera, UiError> {
+/// The texts of the base templates, after the operator's overrides.
+fn load_templates(override_dir: Option<&Path>) -> Result<Vec<(&'static str, String)>, UiError> {
     let mut templates = Vec::with_capacity(theme::TEMPLATES.len());
     for &(name, embedded) in theme::TEMPLATES {
         let text = match override_dir {
@@ -417,14 +535,7 @@ fn load_templates(override_dir: Option<&Path>) -> Result<Tera, UiError> {
         };
         templates.push((name, text.unwrap_or_else(|| embedded.to_owned())));
     }
-
-    // `Tera::default` keeps autoescaping on for `.html`, the only safe setting for these pages.
-    let mut tera = Tera::default();
-    tera.register_filter(filters::CHECKED_URL, filters::checked_url);
-    tera.register_filter(filters::FORMAT_MESSAGE, filters::format_message);
-    tera.add_raw_templates(templates)
-        .map_err(|err| UiError::TemplateInvalid(error_chain(&err)))?;
-    Ok(tera)
+    Ok(templates)
 }
 
 fn load_bundles(override_dir: Option<&Path>) -> Result<BTreeMap<String, Messages>, UiError> {
@@ -486,10 +597,7 @@ fn load_resources(override_dir: Option<&Path>) -> Result<BTreeMap<String, Resour
             None => None,
         };
         let bytes = overriding.map_or(Cow::Borrowed(embedded), Cow::Owned);
-        let resource = Resource {
-            bytes,
-            content_type: theme::content_type(path),
-        };
+        let resource = Resource::new(bytes, theme::content_type(path));
         resources.insert(path.to_owned(), resource);
     }
     Ok(resources)
@@ -510,13 +618,28 @@ fn one_line(text: &str) -> String {
     spaced.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+fn has_template(theme: &LoadedTheme, name: &str) -> bool {
+    theme.tera.get_template_names().any(|known| known == name)
+}
+
+fn render_template(
+    theme: &LoadedTheme,
+    name: &str,
+    context: &tera::Context,
+) -> Result<String, UiError> {
+    theme
+        .tera
+        .render(name, context)
+        .map_err(|err| render_error(&err))
+}
+
 fn render_error(err: &tera::Error) -> UiError {
     UiError::Render(error_chain(err))
 }
 
 /// Tera's top-level message only names the template; the cause (missing variable, refused URL)
 /// is in the chain of sources.
-fn error_chain(err: &tera::Error) -> String {
+pub(crate) fn error_chain(err: &tera::Error) -> String {
     let mut text = err.to_string();
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {

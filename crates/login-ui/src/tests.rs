@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 use crate::bundle::{self, BundleParseError, KeyDifferences, Messages};
 use crate::{Ui, UiError, filters, theme};
 
+mod account;
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
@@ -15,7 +17,20 @@ fn ui() -> Ui {
     Ui::load(None).expect("the embedded theme loads")
 }
 
-fn render(ui: &Ui, template: &str, locale: &str, context: &Value) -> String {
+/// The URL of a static file as it appears, escaped, in an attribute of a rendered page.
+fn escaped_resource_url(ui: &Ui, theme: &str, path: &str) -> String {
+    let url = ui
+        .resource_url(theme, path)
+        .unwrap_or_else(|| panic!("{theme} has {path}"));
+    url.replace('/', "&#x2F;")
+}
+
+/// The base stylesheet's URL, escaped.
+fn stylesheet_href(ui: &Ui) -> String {
+    escaped_resource_url(ui, "base", "css/login.css")
+}
+
+pub(super) fn render(ui: &Ui, template: &str, locale: &str, context: &Value) -> String {
     match ui.render(template, locale, context) {
         Ok(html) => html,
         Err(err) => panic!("{template} in {locale} failed to render: {err}"),
@@ -23,7 +38,7 @@ fn render(ui: &Ui, template: &str, locale: &str, context: &Value) -> String {
 }
 
 /// A context for each page, with every optional field set.
-fn sample_contexts() -> Vec<(&'static str, Value)> {
+pub(super) fn sample_contexts() -> Vec<(&'static str, Value)> {
     vec![
         (
             "login.html",
@@ -180,7 +195,7 @@ fn form_context(extra: Value) -> Value {
 
 /// The page as read on screen: tags removed, entities decoded, lines trimmed, blank lines
 /// dropped.
-fn visible_text(html: &str) -> String {
+pub(super) fn visible_text(html: &str) -> String {
     let mut text = String::with_capacity(html.len());
     let mut in_tag = false;
     for character in html.chars() {
@@ -290,7 +305,7 @@ fn assert_descriptions_exist(page: &str, html: &str) {
 }
 
 /// What a strict Content-Security-Policy (`script-src 'self'; style-src 'self'`) would block.
-fn csp_violations(markup: &str) -> Vec<&'static str> {
+pub(super) fn csp_violations(markup: &str) -> Vec<&'static str> {
     let lower = markup.to_ascii_lowercase();
     let mut violations = Vec::new();
 
@@ -330,10 +345,10 @@ fn assert_same_document(actual: &str, expected: &str) {
 }
 
 /// A fresh directory under the system temporary directory, removed when dropped.
-struct TempDir(PathBuf);
+pub(super) struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new(purpose: &str) -> TempDir {
+    pub(super) fn new(purpose: &str) -> TempDir {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let unique = format!(
             "sesame-login-ui-{purpose}-{}-{}",
@@ -347,7 +362,7 @@ impl TempDir {
         TempDir(path)
     }
 
-    fn write(&self, relative: &str, contents: &str) {
+    pub(super) fn write(&self, relative: &str, contents: &str) {
         let path = relative
             .split('/')
             .fold(self.0.clone(), |path, part| path.join(part));
@@ -357,7 +372,7 @@ impl TempDir {
         std::fs::write(&path, contents).expect("temporary file is writable");
     }
 
-    fn path(&self) -> &Path {
+    pub(super) fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -404,7 +419,7 @@ fn every_template_renders_in_both_locales() {
             assert!(html.contains("<title>"), "{template}");
             assert!(html.contains("<main"), "{template}");
             assert!(
-                html.contains(r#"href="&#x2F;resources/css/login.css""#),
+                html.contains(&format!(r#"href="{}""#, stylesheet_href(&ui))),
                 "{template} links the stylesheet"
             );
             assert_inputs_labelled(template, &html);
@@ -629,7 +644,7 @@ fn form_post_page_is_the_expected_document() {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex, nofollow">
 <title>Redirection en cours</title>
-<link rel="stylesheet" href="&#x2F;resources/css/login.css">
+<link rel="stylesheet" href="{stylesheet}">
 </head>
 <body>
 <header class="site-header">
@@ -649,11 +664,16 @@ fn form_post_page_is_the_expected_document() {
 </form>
 
 </main>
-<script src="&#x2F;resources/js/autopost.js"></script>
+<script src="{script}"></script>
 </body>
 </html>
 "#
     .replace("{action}", "https:&#x2F;&#x2F;portal.example&#x2F;callback")
+    .replace("{stylesheet}", &stylesheet_href(&ui))
+    .replace(
+        "{script}",
+        &escaped_resource_url(&ui, "base", "js/autopost.js"),
+    )
     .replace("« Continuer »", "«\u{a0}Continuer\u{a0}»");
     assert_same_document(&html, &expected);
 }
@@ -1817,7 +1837,7 @@ fn update_password_page_ties_a_field_error_to_its_field() {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex, nofollow">
 <title>Mise à jour du mot de passe – Smart OA</title>
-<link rel="stylesheet" href="&#x2F;resources/css/login.css">
+<link rel="stylesheet" href="{stylesheet}">
 </head>
 <body>
 <header class="site-header">
@@ -1866,6 +1886,7 @@ fn update_password_page_ties_a_field_error_to_its_field() {
 </body>
 </html>
 "##
+    .replace("{stylesheet}", &stylesheet_href(&ui))
     .replace(
         "{action}",
         "&#x2F;realms&#x2F;smart-oa&#x2F;login-actions&#x2F;required-action?session_code=abc",

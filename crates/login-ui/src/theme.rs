@@ -114,6 +114,30 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
         "email/execute-actions.html",
         include_str!("../../../themes/base/email/execute-actions.html"),
     ),
+    (
+        "login/account.html",
+        include_str!("../../../themes/base/login/account.html"),
+    ),
+    (
+        "login/account-password.html",
+        include_str!("../../../themes/base/login/account-password.html"),
+    ),
+    (
+        "login/account-delete-device.html",
+        include_str!("../../../themes/base/login/account-delete-device.html"),
+    ),
+    (
+        "email/security-alert.subject.txt",
+        include_str!("../../../themes/base/email/security-alert.subject.txt"),
+    ),
+    (
+        "email/security-alert.txt",
+        include_str!("../../../themes/base/email/security-alert.txt"),
+    ),
+    (
+        "email/security-alert.html",
+        include_str!("../../../themes/base/email/security-alert.html"),
+    ),
 ];
 
 /// Message bundles, by locale.

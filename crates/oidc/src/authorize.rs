@@ -12,7 +12,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use sesame_domain::{Client, CodeChallenge, RealmSettings, RedirectUri, Scopes};
+use sesame_domain::{Client, CodeChallenge, RealmSettings, RedirectUri, RequiredAction, Scopes};
 use sesame_store::{AuthSessionRow, AuthorizationCodeRow, GrantRow, UserSessionRow};
 
 use crate::cookies::{AUTH_SESSION_COOKIE, SESSION_COOKIE, read_cookie, set_cookie};
@@ -48,6 +48,10 @@ pub struct AuthorizationRequest {
     pub ui_locales: Option<String>,
     /// Requested authentication context classes.
     pub acr_values: Option<String>,
+    /// Keycloak's `kc_action`: a required action the application asks the user to run now
+    /// (`CONFIGURE_TOTP` to add an authenticator), after a full login.
+    #[serde(default)]
+    pub kc_action: Option<RequiredAction>,
 }
 
 /// `GET /realms/{realm}/protocol/openid-connect/auth`.
@@ -197,8 +201,11 @@ async fn authorize(
             return fail(OAuthError::server());
         }
     };
+    // An application action (`kc_action`) always goes through the login pages: adding an
+    // authenticator asks for the password and a code first.
     let usable_session = session.filter(|session| {
         !request.force_login
+            && request.kc_action.is_none()
             && request
                 .max_age
                 .is_none_or(|max_age| now - session.auth_time <= max_age)
@@ -295,6 +302,17 @@ fn validate(
         ),
         None => None,
     };
+    let kc_action = match params.get("kc_action") {
+        Some(alias) => Some(
+            RequiredAction::from_alias(alias)
+                .filter(|action| *action != RequiredAction::VerifyEmail)
+                .ok_or(OAuthError::new(
+                    ErrorCode::InvalidRequest,
+                    "unsupported kc_action",
+                ))?,
+        ),
+        None => None,
+    };
     let scopes = Scopes::parse_supported(params.get("scope"));
     Ok(AuthorizationRequest {
         client_id: client.client_id.clone(),
@@ -309,6 +327,7 @@ fn validate(
         login_hint: params.get("login_hint").map(str::to_owned),
         ui_locales: params.get("ui_locales").map(str::to_owned),
         acr_values: params.get("acr_values").map(str::to_owned),
+        kc_action,
     })
 }
 

@@ -24,6 +24,8 @@ pub struct Provider {
     pub public_url: String,
     /// The time source.
     pub clock: Clock,
+    /// What `/metrics` reports.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Provider {

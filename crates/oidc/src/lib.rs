@@ -5,6 +5,7 @@
 //! `sesame-actions`, which hands a finished login back through [`authorize::complete_login`].
 
 pub mod access;
+pub mod audit;
 pub mod authorize;
 mod client_address;
 mod client_auth;
@@ -17,6 +18,7 @@ pub mod issue;
 pub mod jwt;
 pub mod keys;
 mod logout;
+pub mod metrics;
 pub mod pages;
 pub mod params;
 mod revoke;

@@ -11,14 +11,14 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Value, json};
-use sesame_domain::{RealmSettings, constant_time_eq};
+use sesame_domain::{AuditEvent, EventType, RealmSettings, constant_time_eq};
 
 use crate::access::verify_signed;
 use crate::authorize::live_session;
 use crate::cookies::{SESSION_COOKIE, read_cookie, set_cookie};
 use crate::pages::{error_page, found, page};
 use crate::params::{Params, is_form};
-use crate::{Provider, random_token};
+use crate::{ClientAddress, Provider, audit, random_token};
 
 const LOGOUT_CSRF_COOKIE: &str = "SESAME_LOGOUT_CSRF";
 
@@ -27,16 +27,11 @@ pub(crate) async fn get_logout(
     State(provider): State<Arc<Provider>>,
     Path(realm): Path<String>,
     RawQuery(query): RawQuery,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
 ) -> Response {
-    logout(
-        &provider,
-        &realm,
-        Params::parse(query.unwrap_or_default().as_bytes()).ok(),
-        &headers,
-        false,
-    )
-    .await
+    let params = Params::parse(query.unwrap_or_default().as_bytes()).ok();
+    logout(&provider, &realm, params, (&headers, &address), false).await
 }
 
 /// `POST /realms/{realm}/protocol/openid-connect/logout`: the same parameters as a form, or the
@@ -44,6 +39,7 @@ pub(crate) async fn get_logout(
 pub(crate) async fn post_logout(
     State(provider): State<Arc<Provider>>,
     Path(realm): Path<String>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -52,14 +48,14 @@ pub(crate) async fn post_logout(
     } else {
         None
     };
-    logout(&provider, &realm, params, &headers, true).await
+    logout(&provider, &realm, params, (&headers, &address), true).await
 }
 
 async fn logout(
     provider: &Provider,
     realm: &str,
     params: Option<Params>,
-    headers: &HeaderMap,
+    (headers, address): (&HeaderMap, &str),
     is_post: bool,
 ) -> Response {
     let settings = match provider.realm(realm).await {
@@ -154,8 +150,9 @@ async fn logout(
         }
     }
 
-    let now = provider.clock.now();
-    let ended = end_sessions(provider, realm, &settings, headers, hint.as_ref(), now).await;
+    let event = audit::event(provider, realm, EventType::Logout, address);
+    let event = event.client(client_id.as_deref().unwrap_or_default());
+    let ended = end_sessions(provider, &settings, headers, hint.as_ref(), event).await;
     if let Err(err) = ended {
         return crate::authorize::server_error_page(provider, &err);
     }
@@ -174,7 +171,7 @@ async fn logout(
             StatusCode::OK,
             "logged_out.html",
             &locale,
-            &json!({ "realm_name": settings.display_name }),
+            &json!({ "realm_name": settings.display_name, "theme": settings.login_theme }),
         ),
     };
     response.headers_mut().append(
@@ -188,12 +185,12 @@ async fn logout(
 /// browser's own session when it is the same user's, or any browser session when confirmed.
 async fn end_sessions(
     provider: &Provider,
-    realm: &str,
     settings: &RealmSettings,
     headers: &HeaderMap,
     hint: Option<&serde_json::Map<String, Value>>,
-    now: i64,
+    event: AuditEvent,
 ) -> Result<(), sesame_store::StoreError> {
+    let (realm, now) = (event.realm.as_str(), event.time);
     let browser_session = live_session(provider, realm, settings, headers, now).await?;
     let hint_subject = hint
         .and_then(|claims| claims.get("sub"))
@@ -209,25 +206,33 @@ async fn end_sessions(
             .as_ref()
             .is_none_or(|subject| *subject == session.user_id)
     {
-        to_end.push(session.id);
+        to_end.push((session.id, session.user_id));
     }
     let realm_name = realm.to_owned();
     provider
         .db
         .run(move |conn| {
-            if let (Some(sid), Some(subject)) = (hint_sid, hint_subject) {
-                let session = sesame_store::find_user_session(conn, &sid)?;
-                if session.is_some_and(|session| {
-                    session.user_id == subject && session.realm == realm_name
-                }) {
-                    to_end.push(sid);
+            sesame_store::in_transaction(conn, |conn| {
+                if let (Some(sid), Some(subject)) = (hint_sid, hint_subject) {
+                    let session = sesame_store::find_user_session(conn, &sid)?;
+                    // An ended session has nothing left to end, and no logout to record.
+                    if session.is_some_and(|session| {
+                        session.user_id == subject
+                            && session.realm == realm_name
+                            && session.ended_at.is_none()
+                    }) && !to_end.iter().any(|(id, _)| *id == sid)
+                    {
+                        to_end.push((sid, subject));
+                    }
                 }
-            }
-            for session_id in &to_end {
-                sesame_store::end_user_session(conn, session_id, now)?;
-                tracing::info!(realm = %realm_name, session_id, "browser session ended by logout");
-            }
-            Ok(())
+                for (session_id, user_id) in &to_end {
+                    sesame_store::end_user_session(conn, session_id, now)?;
+                    let ended = event.clone().user_id(user_id).session(session_id);
+                    sesame_store::insert_event(conn, &ended)?;
+                    tracing::info!(realm = %realm_name, session_id, "browser session ended by logout");
+                }
+                Ok(())
+            })
         })
         .await
 }
@@ -255,6 +260,7 @@ fn confirmation_page(
     .collect();
     let context = json!({
         "realm_name": if settings.display_name.is_empty() { realm } else { &settings.display_name },
+        "theme": settings.login_theme,
         "action_url": format!("{}/protocol/openid-connect/logout", provider.issuer(realm)),
         "csrf_token": csrf_token,
         "fields": fields,

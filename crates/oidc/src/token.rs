@@ -8,23 +8,26 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use sesame_domain::{Client, CodeChallenge, CodeVerifier, RealmSettings, Scopes, User};
+use sesame_domain::{
+    AuditEvent, Client, CodeChallenge, CodeVerifier, EventType, RealmSettings, Scopes, User,
+};
 use sesame_store::{GrantRow, Redemption, StoreError};
 
 use crate::client_auth::authenticate_client;
 use crate::error::{ErrorCode, OAuthError, no_store};
 use crate::issue::{IssuedTokens, Subject, issue_tokens, token_response_body};
 use crate::params::{Params, is_form};
-use crate::{Provider, sha256, sha256_hex};
+use crate::{ClientAddress, Provider, audit, sha256, sha256_hex};
 
 /// `POST /realms/{realm}/protocol/openid-connect/token`.
 pub(crate) async fn post_token(
     State(provider): State<Arc<Provider>>,
     Path(realm): Path<String>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match token(&provider, &realm, &headers, &body).await {
+    match token(&provider, &realm, &address, &headers, &body).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
@@ -33,6 +36,7 @@ pub(crate) async fn post_token(
 async fn token(
     provider: &Provider,
     realm: &str,
+    address: &str,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, OAuthError> {
@@ -49,15 +53,23 @@ async fn token(
     let client = authenticate_client(provider, realm, headers, &params, &endpoint).await?;
 
     let now = provider.clock.now();
+    let event =
+        |event_type| audit::event(provider, realm, event_type, address).client(&client.client_id);
     let tokens = match params.get("grant_type") {
         Some("authorization_code") => {
-            authorization_code(provider, realm, &settings, &client, &params, now).await?
+            let success = event(EventType::CodeToToken);
+            let issued = authorization_code(provider, realm, &settings, &client, &params, success);
+            refused(provider, issued.await, event(EventType::CodeToTokenError)).await?
         }
         Some("refresh_token") => {
-            refresh_token(provider, realm, &settings, &client, &params, now).await?
+            let success = event(EventType::RefreshToken);
+            let issued = refresh_token(provider, realm, &settings, &client, &params, success);
+            refused(provider, issued.await, event(EventType::RefreshTokenError)).await?
         }
         Some("client_credentials") => {
-            client_credentials(provider, realm, &settings, &client, &params, now).await?
+            let success = event(EventType::ClientLogin);
+            let issued = client_credentials(provider, realm, &settings, &client, &params, success);
+            refused(provider, issued.await, event(EventType::ClientLoginError)).await?
         }
         Some(_) => {
             return Err(OAuthError::new(
@@ -72,6 +84,8 @@ async fn token(
             ));
         }
     };
+    let grant_type = params.get("grant_type").unwrap_or_default();
+    provider.metrics.token_issued(realm, grant_type);
     Ok((no_store(), Json(token_response_body(&tokens, now))).into_response())
 }
 
@@ -81,8 +95,9 @@ async fn authorization_code(
     settings: &RealmSettings,
     client: &Client,
     params: &Params,
-    now: i64,
+    event: AuditEvent,
 ) -> Result<IssuedTokens, OAuthError> {
+    let now = event.time;
     let code = params.get("code").ok_or(OAuthError::new(
         ErrorCode::InvalidRequest,
         "code is required",
@@ -149,7 +164,10 @@ async fn authorization_code(
         now,
     )
     .await?;
-    store_refresh(provider, &tokens).await?;
+    let event = event
+        .user_id(&user.id)
+        .detail("grant_type", "authorization_code");
+    store_refresh(provider, &tokens, issued_event(event, &grant, &tokens)).await?;
     tracing::info!(realm, client_id = %client.client_id, user_id = %user.id, grant = "authorization_code", "tokens issued");
     Ok(tokens)
 }
@@ -160,8 +178,9 @@ async fn refresh_token(
     settings: &RealmSettings,
     client: &Client,
     params: &Params,
-    now: i64,
+    event: AuditEvent,
 ) -> Result<IssuedTokens, OAuthError> {
+    let now = event.time;
     let token = params.get("refresh_token").ok_or(OAuthError::new(
         ErrorCode::InvalidRequest,
         "refresh_token is required",
@@ -218,7 +237,10 @@ async fn refresh_token(
         now,
     )
     .await?;
-    store_refresh(provider, &tokens).await?;
+    let event = event
+        .user_id(&user.id)
+        .detail("grant_type", "refresh_token");
+    store_refresh(provider, &tokens, issued_event(event, &grant, &tokens)).await?;
     if let Some(session_id) = grant.session_id.clone() {
         let touched = provider
             .db
@@ -236,8 +258,9 @@ async fn client_credentials(
     settings: &RealmSettings,
     client: &Client,
     params: &Params,
-    now: i64,
+    event: AuditEvent,
 ) -> Result<IssuedTokens, OAuthError> {
+    let now = event.time;
     if client.is_public() || !client.service_accounts_enabled {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -264,6 +287,8 @@ async fn client_credentials(
         now,
     )
     .await?;
+    let event = event.detail("grant_type", "client_credentials");
+    audit::record(provider, event.detail("scope", &tokens.scope)).await;
     tracing::info!(realm, client_id = %client.client_id, grant = "client_credentials", "tokens issued");
     Ok(tokens)
 }
@@ -372,16 +397,58 @@ async fn refresh_expiry(
     Ok(session.map_or(idle_end, |session| idle_end.min(session.expires_at)))
 }
 
-async fn store_refresh(provider: &Provider, tokens: &IssuedTokens) -> Result<(), OAuthError> {
-    let Some((_, row)) = &tokens.refresh else {
-        return Ok(());
-    };
-    let row = row.clone();
+/// Stores the new refresh token, if any, and the event of its issue in one transaction.
+async fn store_refresh(
+    provider: &Provider,
+    tokens: &IssuedTokens,
+    event: AuditEvent,
+) -> Result<(), OAuthError> {
+    let row = tokens.refresh.as_ref().map(|(_, row)| row.clone());
     provider
         .db
-        .run(move |conn| sesame_store::insert_refresh_token(conn, &row))
+        .run(move |conn| {
+            sesame_store::in_transaction(conn, |conn| {
+                if let Some(row) = &row {
+                    sesame_store::insert_refresh_token(conn, row)?;
+                }
+                sesame_store::insert_event(conn, &event)
+            })
+        })
         .await
         .map_err(store_failure)
+}
+
+/// Records the refusal of a grant, the client's own fault (a reused code, an expired refresh
+/// token), as `event` with the OAuth error code and its description; our own failures are not
+/// the client's doing and are logged where they happen.
+async fn refused(
+    provider: &Provider,
+    issued: Result<IssuedTokens, OAuthError>,
+    event: AuditEvent,
+) -> Result<IssuedTokens, OAuthError> {
+    if let Err(err) = &issued
+        && !matches!(
+            err.code,
+            ErrorCode::ServerError | ErrorCode::TemporarilyUnavailable
+        )
+    {
+        let event = event.error(err.code.as_str());
+        audit::record(
+            provider,
+            event.detail("reason", err.description.unwrap_or_default()),
+        )
+        .await;
+    }
+    issued
+}
+
+/// The event of tokens issued for a grant: its browser session and the scope granted.
+fn issued_event(event: AuditEvent, grant: &GrantRow, tokens: &IssuedTokens) -> AuditEvent {
+    let event = event.detail("scope", &tokens.scope);
+    match &grant.session_id {
+        Some(session_id) => event.session(session_id),
+        None => event,
+    }
 }
 
 /// The settings of an enabled realm, or `invalid_request` for an unknown one.

@@ -63,6 +63,7 @@ impl Sesame {
             ui,
             public_url: config.public_url.as_str().trim_end_matches('/').to_owned(),
             clock,
+            metrics: sesame_oidc::metrics::Metrics::default(),
         });
         let mailer = match &config.smtp_url {
             Some(url) => Mailer::smtp(url.expose()).context("mail.smtp_url (SESAME_SMTP_URL)")?,
@@ -92,11 +93,15 @@ impl Sesame {
                     .route("/resources/{*path}", get(get_resource))
                     .route("/health/live", get(get_live))
                     .route("/health/ready", get(get_ready))
+                    .route("/metrics", get(get_metrics))
                     .with_state(self.provider.clone()),
             )
             .fallback(not_found)
             .layer(middleware::from_fn(security_headers))
-            .layer(middleware::from_fn(request_span))
+            .layer(middleware::from_fn_with_state(
+                self.provider.clone(),
+                request_span,
+            ))
     }
 }
 
@@ -295,17 +300,25 @@ fn ensure_master_realm(
     Ok(())
 }
 
+/// Serves a static file of a theme. Pages link `/resources/{hash}/{theme}/{path}`, whose bytes
+/// never change, so browsers and proxies may keep them for a year without asking again; the
+/// older `/resources/{path}` (base theme only, for templates written before the hashed URLs)
+/// is cached for an hour.
 async fn get_resource(
     State(provider): State<Arc<Provider>>,
     UrlPath(path): UrlPath<String>,
 ) -> Response {
-    match provider.ui.resource(&path) {
+    let (found, cache_control) = match provider.ui.hashed_resource(&path) {
+        Some(found) => (Some(found), "public, max-age=31536000, immutable"),
+        None => (provider.ui.resource(&path), "public, max-age=3600"),
+    };
+    match found {
         Some((bytes, content_type)) => (
             [
                 (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
                 (
                     header::CACHE_CONTROL,
-                    HeaderValue::from_static("public, max-age=3600"),
+                    HeaderValue::from_static(cache_control),
                 ),
             ],
             bytes.to_vec(),
@@ -329,6 +342,18 @@ async fn get_ready(State(provider): State<Arc<Provider>>) -> Response {
         )
             .into_response()
     }
+}
+
+/// `GET /metrics`: Prometheus' text format.
+async fn get_metrics(State(provider): State<Arc<Provider>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        provider.metrics.render(),
+    )
+        .into_response()
 }
 
 async fn not_found() -> Response {
@@ -361,8 +386,13 @@ async fn security_headers(request: Request, next: Next) -> Response {
 }
 
 /// One span per request with the method and the matched route template (never the raw URI:
-/// queries carry codes and state), and one line when it ends.
-async fn request_span(request: Request, next: Next) -> Response {
+/// queries carry codes and state), one line when it ends, and its count and latency in the
+/// metrics.
+async fn request_span(
+    State(provider): State<Arc<Provider>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -371,7 +401,11 @@ async fn request_span(request: Request, next: Next) -> Response {
     let span = tracing::info_span!("request", %method, route = %route);
     let started = std::time::Instant::now();
     let response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
-    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let elapsed = started.elapsed();
+    provider
+        .metrics
+        .observe_request(method.as_str(), &route, response.status().as_u16(), elapsed);
+    let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
     span.in_scope(|| {
         tracing::debug!(
             status = response.status().as_u16(),

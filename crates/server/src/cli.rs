@@ -45,6 +45,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Clients.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
     /// Signing keys.
     Keys {
         #[command(subcommand)]
@@ -64,6 +69,17 @@ enum RealmCommand {
         #[command(flatten)]
         target: Target,
     },
+    /// Writes a realm as a realm file: settings and clients, secrets as their digests.
+    Export {
+        /// The realm.
+        #[arg(long)]
+        realm: String,
+        /// The file to write; standard output without it.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        target: Target,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +92,72 @@ enum UserCommand {
         /// The user's address, also their username when the user is created.
         #[arg(long)]
         email: String,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Lists the users of a realm, tab-separated.
+    List {
+        /// The realm.
+        #[arg(long)]
+        realm: String,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Disables a user and ends their sessions.
+    Disable {
+        /// The realm.
+        #[arg(long)]
+        realm: String,
+        /// The user's address (or username).
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Creates a client; a confidential one gets a random secret, printed once.
+    Create {
+        /// The realm.
+        #[arg(long)]
+        realm: String,
+        /// The OAuth client_id.
+        #[arg(long)]
+        client_id: String,
+        /// A name for people (default: the client id).
+        #[arg(long)]
+        name: Option<String>,
+        /// A public client (no secret, PKCE required).
+        #[arg(long)]
+        public: bool,
+        /// A redirect URI (repeatable); without any, the client has no browser flow.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// A post-logout redirect URI (repeatable).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// The client's home page.
+        #[arg(long)]
+        base_url: Option<String>,
+        /// Allows the client credentials grant.
+        #[arg(long)]
+        service_account: bool,
+        /// Lets the service account use the realm's admin API (needs --service-account).
+        #[arg(long)]
+        realm_admin: bool,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Gives a confidential client a new random secret, printed once.
+    RotateSecret {
+        /// The realm.
+        #[arg(long)]
+        realm: String,
+        /// The OAuth client_id.
+        #[arg(long)]
+        client_id: String,
         #[command(flatten)]
         target: Target,
     },
@@ -160,6 +242,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = admin_config(&target, &environment)?;
             crate::app::invite_user(&config, &realm, &email).await
         }
+        Command::Realm {
+            command:
+                RealmCommand::Export {
+                    realm,
+                    output,
+                    target,
+                },
+        } => {
+            let config = admin_config(&target, &environment)?;
+            crate::admin_commands::export_realm(&config, &realm, output.as_deref())
+        }
+        Command::User {
+            command: UserCommand::List { realm, target },
+        } => {
+            let config = admin_config(&target, &environment)?;
+            crate::admin_commands::list_users(&config, &realm)
+        }
+        Command::User {
+            command:
+                UserCommand::Disable {
+                    realm,
+                    email,
+                    target,
+                },
+        } => {
+            let config = admin_config(&target, &environment)?;
+            crate::admin_commands::disable_user(&config, &realm, &email)
+        }
+        Command::Client { command } => client_command(command, &environment),
         Command::Keys {
             command:
                 KeysCommand::Rotate {
@@ -170,6 +281,47 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let config = admin_config(&target, &environment)?;
             crate::app::rotate_keys(&config, &realm, algorithm.as_deref()).await
+        }
+    }
+}
+
+fn client_command(
+    command: ClientCommand,
+    environment: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<()> {
+    match command {
+        ClientCommand::Create {
+            realm,
+            client_id,
+            name,
+            public,
+            redirect_uris,
+            post_logout_redirect_uris,
+            base_url,
+            service_account,
+            realm_admin,
+            target,
+        } => {
+            let config = admin_config(&target, environment)?;
+            let new = crate::admin_commands::NewClient {
+                client_id,
+                name,
+                public,
+                redirect_uris,
+                post_logout_redirect_uris,
+                base_url,
+                service_account,
+                realm_admin,
+            };
+            crate::admin_commands::create_client(&config, &realm, &new)
+        }
+        ClientCommand::RotateSecret {
+            realm,
+            client_id,
+            target,
+        } => {
+            let config = admin_config(&target, environment)?;
+            crate::admin_commands::rotate_client_secret(&config, &realm, &client_id)
         }
     }
 }
@@ -275,9 +427,12 @@ fn print_banner(config: &Config, realms: &[String], dev: bool, demo: Option<&cra
 }
 
 fn init_logging(config: &Config) {
+    // Logs on standard error, so that standard output holds only what commands print (the
+    // banner, an exported realm) and JSON logs stay one object per line.
     let builder = tracing_subscriber::fmt()
         .with_max_level(config.log_level)
-        .with_target(false);
+        .with_target(false)
+        .with_writer(std::io::stderr);
     let installed = match config.log_format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),

@@ -38,8 +38,12 @@ pub(crate) struct ClientFile {
     pub(crate) enabled: bool,
     /// From `publicClient` and `clientAuthenticatorType`.
     pub(crate) auth_method: ClientAuthMethod,
-    /// `secret`, for `client-secret` clients only; one is generated when the file has none.
+    /// `secret`, for `client-secret` clients only; one is generated when the file has none
+    /// (and no `secret_sha256`).
     pub(crate) secret: Option<Secret>,
+    /// `secretSha256`: the secret's SHA-256 digest, hex-encoded, as `sesame realm export`
+    /// writes it, so that an exported realm keeps its clients' secrets without revealing them.
+    pub(crate) secret_sha256: Option<String>,
     /// `redirectUris`, absolute and without fragment.
     pub(crate) redirect_uris: Vec<String>,
     /// `postLogoutRedirectUris`, absolute and without fragment.
@@ -191,6 +195,28 @@ pub(crate) fn import(
     Ok(ImportOutcome::Updated { generated_secrets })
 }
 
+/// Checks one client described as a realm file's `[[clients]]` entry would describe it.
+pub(crate) fn parse_client(entry: toml::Table) -> Result<ClientFile, RealmFileError> {
+    let raw: RawClient = toml::Value::Table(entry)
+        .try_into()
+        .map_err(|err: toml::de::Error| RealmFileError::Malformed {
+            line: 0,
+            column: 0,
+            reason: err.message().trim().to_owned(),
+        })?;
+    check_client(0, raw)
+}
+
+/// A new client of `realm` with a new internal id, and the secret generated for it, if the
+/// description asks for a secret and gives none: the only copy, for the caller to hand over.
+pub(crate) fn new_client(realm: &str, client_file: &ClientFile) -> (Client, Option<String>) {
+    let mut generated_secrets = Vec::new();
+    let secret_sha256 = secret_digest(client_file, None, &mut generated_secrets);
+    let client = to_client(realm, new_id(), client_file, secret_sha256);
+    let secret = generated_secrets.pop().map(|(_, secret)| secret);
+    (client, secret)
+}
+
 impl fmt::Debug for ImportOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Generated secrets exist only here: show whose they are, never their value.
@@ -271,6 +297,7 @@ struct RawClient {
     public_client: Option<bool>,
     client_authenticator_type: Option<String>,
     secret: Option<Secret>,
+    secret_sha256: Option<String>,
     #[serde(default)]
     redirect_uris: Vec<String>,
     #[serde(default)]
@@ -326,24 +353,29 @@ fn update_realm(
     Ok(generated_secrets)
 }
 
-/// The stored digest of a client's secret: the file's secret, else the current one, else a new
-/// random one, which is added to `generated_secrets`. Clients without a secret get none.
+/// The stored digest of a client's secret: the file's secret (or its digest), else the current
+/// one, else a new random one, which is added to `generated_secrets`. Clients without a secret
+/// get none.
 fn secret_digest(
     client_file: &ClientFile,
     current: Option<&str>,
     generated_secrets: &mut Vec<(String, String)>,
 ) -> Option<String> {
+    let secret = client_file.secret.as_ref();
     match client_file.auth_method {
-        ClientAuthMethod::ClientSecret => Some(match (&client_file.secret, current) {
-            (Some(secret), _) => sha256_hex(secret.expose()),
-            (None, Some(digest)) => digest.to_owned(),
-            (None, None) => {
-                let secret = random_token(32);
-                let digest = sha256_hex(&secret);
-                generated_secrets.push((client_file.client_id.clone(), secret));
-                digest
-            }
-        }),
+        ClientAuthMethod::ClientSecret => {
+            Some(match (secret, &client_file.secret_sha256, current) {
+                (Some(secret), _, _) => sha256_hex(secret.expose()),
+                (None, Some(digest), _) => digest.clone(),
+                (None, None, Some(digest)) => digest.to_owned(),
+                (None, None, None) => {
+                    let secret = random_token(32);
+                    let digest = sha256_hex(&secret);
+                    generated_secrets.push((client_file.client_id.clone(), secret));
+                    digest
+                }
+            })
+        }
         ClientAuthMethod::PrivateKeyJwt | ClientAuthMethod::None => None,
     }
 }
@@ -475,6 +507,25 @@ fn check_client(index: usize, raw: RawClient) -> Result<ClientFile, RealmFileErr
             return Err(error("secret", "only a client-secret client has a secret"));
         }
     }
+    match (auth_method, &raw.secret, &raw.secret_sha256) {
+        (_, _, None) => {}
+        (_, Some(_), Some(_)) => {
+            return Err(error("secretSha256", "give either secret or secretSha256"));
+        }
+        (ClientAuthMethod::ClientSecret, None, Some(digest)) if !is_sha256_hex(digest) => {
+            return Err(error(
+                "secretSha256",
+                "expected 64 lower-case hexadecimal digits",
+            ));
+        }
+        (ClientAuthMethod::ClientSecret, None, Some(_)) => {}
+        (ClientAuthMethod::PrivateKeyJwt | ClientAuthMethod::None, None, Some(_)) => {
+            return Err(error(
+                "secretSha256",
+                "only a client-secret client has a secret",
+            ));
+        }
+    }
     match (auth_method, &raw.jwks) {
         (ClientAuthMethod::PrivateKeyJwt, None) => {
             return Err(error("jwks", "a client-jwt client needs its public keys"));
@@ -541,6 +592,7 @@ fn check_client(index: usize, raw: RawClient) -> Result<ClientFile, RealmFileErr
         enabled: raw.enabled.unwrap_or(true),
         auth_method,
         secret: raw.secret,
+        secret_sha256: raw.secret_sha256,
         redirect_uris: raw.redirect_uris,
         post_logout_redirect_uris: raw.post_logout_redirect_uris,
         base_url: raw.base_url,
@@ -563,6 +615,13 @@ fn check_redirect_uri(uri: &str) -> Result<(), &'static str> {
         return Err("a redirect URI cannot have a fragment (RFC 6749 §3.1.2)");
     }
     Ok(())
+}
+
+fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte))
 }
 
 fn is_jwks(text: &str) -> bool {

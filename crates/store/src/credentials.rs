@@ -165,3 +165,57 @@ pub fn mark_otp_step_used(
     .execute(conn)?;
     Ok(changed == 1)
 }
+
+/// What [`remove_credential`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialRemoval {
+    /// The realm has no such user.
+    UnknownUser,
+    /// The user has no such credential.
+    UnknownCredential,
+    /// The credential is gone.
+    Removed {
+        /// Keycloak's type of the deleted credential (`password`, `otp`).
+        kind: String,
+        /// The device name of a deleted OTP credential.
+        label: Option<String>,
+        /// Whether CONFIGURE_TOTP became pending because the user's last device went.
+        configure_totp: bool,
+    },
+}
+
+/// Deletes one of a user's credentials and applies the last-device rule: when the realm
+/// requires OTP (`otp_required`) and the user's last device goes, CONFIGURE_TOTP becomes
+/// pending, so the account is never left to sign in with its password alone. Runs inside the
+/// caller's transaction; the admin API and the account console both go through it.
+pub fn remove_credential(
+    conn: &mut DbConnection,
+    realm: &str,
+    user_id: &str,
+    credential_id: &str,
+    otp_required: bool,
+) -> Result<CredentialRemoval, StoreError> {
+    if crate::find_user(conn, realm, user_id)?.is_none() {
+        return Ok(CredentialRemoval::UnknownUser);
+    }
+    // Two deletions of a user's last two devices must not both see the other device left.
+    crate::lock_user(conn, user_id)?;
+    let Some(credential) = find_credential(conn, user_id, credential_id)? else {
+        return Ok(CredentialRemoval::UnknownCredential);
+    };
+
+    delete_credential(conn, user_id, credential_id)?;
+    let is_device = credential.kind == CredentialKind::Otp.as_str();
+    let configure_totp = is_device
+        && otp_required
+        && list_credentials(conn, user_id, CredentialKind::Otp)?.is_empty();
+    if configure_totp {
+        crate::insert_required_action(conn, user_id, sesame_domain::RequiredAction::ConfigureTotp)?;
+    }
+
+    Ok(CredentialRemoval::Removed {
+        kind: credential.kind,
+        label: credential.label,
+        configure_totp,
+    })
+}

@@ -205,3 +205,23 @@ diesel::table! {
 
 diesel::joinable!(action_tokens -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(action_tokens, users);
+
+diesel::table! {
+    events (seq) {
+        seq -> BigInt,
+        id -> Text,
+        realm -> Text,
+        time -> BigInt,
+        event_type -> Nullable<Text>,
+        operation -> Nullable<Text>,
+        resource_type -> Nullable<Text>,
+        resource_path -> Nullable<Text>,
+        auth_realm -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        session_id -> Nullable<Text>,
+        ip_address -> Text,
+        error -> Nullable<Text>,
+        details -> Text,
+    }
+}

@@ -263,3 +263,24 @@ pub fn extend_auth_session(
         .execute(conn)?;
     Ok(())
 }
+
+/// Records a fresh authentication in a live browser session (the account console asked for
+/// the password and code again): its `auth_time`, context class and methods.
+pub fn update_user_session_authentication(
+    conn: &mut DbConnection,
+    id: &str,
+    auth_time: i64,
+    acr: &str,
+    amr: &str,
+) -> Result<(), StoreError> {
+    diesel::update(user_sessions::table.filter(user_sessions::id.eq(id)))
+        .filter(user_sessions::ended_at.is_null())
+        .set((
+            user_sessions::auth_time.eq(auth_time),
+            user_sessions::acr.eq(acr),
+            user_sessions::amr.eq(amr),
+            user_sessions::last_seen_at.eq(auth_time),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -282,9 +282,30 @@ fn bad_files_name_the_field() {
     check(
         &with_client("redirectUri = [\"https://a.example/cb\"]"),
         "line 4, column 1: unknown field `redirectUri`, expected one of `clientId`, `name`, \
-         `enabled`, `publicClient`, `clientAuthenticatorType`, `secret`, `redirectUris`, \
-         `postLogoutRedirectUris`, `baseUrl`, `standardFlowEnabled`, `serviceAccountsEnabled`, \
-         `pkceRequired`, `jwks`, `realmAdmin`",
+         `enabled`, `publicClient`, `clientAuthenticatorType`, `secret`, `secretSha256`, \
+         `redirectUris`, `postLogoutRedirectUris`, `baseUrl`, `standardFlowEnabled`, \
+         `serviceAccountsEnabled`, `pkceRequired`, `jwks`, `realmAdmin`",
+    );
+    let digest = "a".repeat(64);
+    let redirect = "redirectUris = [\"https://a.example/cb\"]";
+    check(
+        &with_client(&format!(
+            "{redirect}\nsecretSha256 = \"{}\"",
+            "A".repeat(64)
+        )),
+        r#"client "app": secretSha256: expected 64 lower-case hexadecimal digits"#,
+    );
+    check(
+        &with_client(&format!(
+            "{redirect}\nsecret = \"0123456789abcdefgh\"\nsecretSha256 = \"{digest}\""
+        )),
+        r#"client "app": secretSha256: give either secret or secretSha256"#,
+    );
+    check(
+        &with_client(&format!(
+            "{redirect}\npublicClient = true\nsecretSha256 = \"{digest}\""
+        )),
+        r#"client "app": secretSha256: only a client-secret client has a secret"#,
     );
 }
 

@@ -11,7 +11,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
@@ -28,16 +28,23 @@ const PASSWORD: &str = "un mot de passe solide";
 
 /// `sesame start-dev` running as a child process from the repository's root, as the README
 /// says, on free ports and in its own data directory; stopped when dropped.
-struct StartDev {
+pub(crate) struct StartDev {
     child: Child,
-    data_dir: PathBuf,
+    pub(crate) data_dir: PathBuf,
     /// Lines printed on standard output so far, for failure messages.
     printed: Vec<String>,
     lines: mpsc::Receiver<String>,
+    /// Every line of the standard error output (the logs), as they come.
+    pub(crate) logs: Arc<Mutex<Vec<String>>>,
 }
 
 impl StartDev {
     fn spawn() -> StartDev {
+        Self::spawn_with(&[("SESAME_LOG_LEVEL", "warn")])
+    }
+
+    /// Like [`StartDev::spawn`], with extra settings.
+    pub(crate) fn spawn_with(settings: &[(&str, &str)]) -> StartDev {
         let data_dir = unique_temp_dir();
         let (sesame_port, portal_port) = (free_port(), free_port());
         let mut command = Command::new(env!("CARGO_BIN_EXE_sesame"));
@@ -47,17 +54,28 @@ impl StartDev {
             .env("SESAME_DATA_DIR", &data_dir)
             .env("SESAME_HTTP_PORT", sesame_port.to_string())
             .env("SESAME_DEMO_PORTAL_PORT", portal_port.to_string())
-            .env("SESAME_LOG_LEVEL", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::piped());
         // Settings of the environment running the tests must not leak into the defaults.
         for (name, _) in std::env::vars() {
             if name.starts_with("SESAME_") && !name.starts_with("SESAME_TEST_") {
                 command.env_remove(name);
             }
         }
+        command.envs(settings.iter().copied());
         let mut child = command.spawn().expect("start sesame start-dev");
+        let stderr = child.stderr.take().unwrap();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let collected = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                // Shown with the test's output when it fails.
+                eprintln!("{line}");
+                collected.lock().unwrap().push(line);
+            }
+        });
         let stdout = child.stdout.take().unwrap();
         let (sender, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -73,12 +91,13 @@ impl StartDev {
             data_dir,
             printed: Vec::new(),
             lines,
+            logs,
         }
     }
 
     /// Waits for a printed line starting with `prefix` (leading spaces ignored) and returns
     /// the rest of it, trimmed.
-    fn printed_after(&mut self, prefix: &str) -> String {
+    pub(crate) fn printed_after(&mut self, prefix: &str) -> String {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -99,7 +118,7 @@ impl StartDev {
 
     /// Asks the process to stop as an operator's Ctrl-C would, and checks that it exits
     /// cleanly.
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let status = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status()
@@ -178,30 +197,18 @@ async fn the_readme_command_leads_a_newcomer_to_the_portal_signed_in() {
     let page = page
         .submit(&browser, &[("totp", &code), ("userLabel", "Mon téléphone")])
         .await;
-    assert!(
-        page.text().contains("Mise à jour du mot de passe"),
-        "{}",
-        page.text()
-    );
+    page.assert_shows("Mise à jour du mot de passe");
     let page = page
         .submit(
             &browser,
             &[("password-new", PASSWORD), ("password-confirm", PASSWORD)],
         )
         .await;
-    assert!(
-        page.text().contains("Mise à jour du compte"),
-        "{}",
-        page.text()
-    );
+    page.assert_shows("Mise à jour du compte");
     let page = page
         .submit(&browser, &[("firstName", "Jeanne"), ("lastName", "Martin")])
         .await;
-    assert!(
-        page.text().contains("Votre compte a été mis à jour"),
-        "{}",
-        page.text()
-    );
+    page.assert_shows("Votre compte a été mis à jour");
     assert!(
         crate::pages::unescape(&page.html).contains(&format!("href=\"{portal_url}\"")),
         "the way back leads to the portal: {}",
@@ -210,40 +217,24 @@ async fn the_readme_command_leads_a_newcomer_to_the_portal_signed_in() {
 
     // The portal: the guide's home page, then "Se connecter", password, then code.
     let home = Page::follow(&browser, &portal_url).await;
-    assert!(
-        home.text().contains("Bienvenue sur le portail Smart OA"),
-        "{}",
-        home.text()
-    );
-    assert!(home.text().contains("Se connecter"));
+    home.assert_shows("Bienvenue sur le portail Smart OA");
+    home.assert_shows("Se connecter");
     let login = Page::follow(&browser, &format!("{portal_url}login")).await;
-    assert!(
-        login.text().contains("Connectez-vous à votre compte"),
-        "{}",
-        login.text()
-    );
+    login.assert_shows("Connectez-vous à votre compte");
     let page = login
         .submit(
             &browser,
             &[("username", DEMO_PRODUCER), ("password", PASSWORD)],
         )
         .await;
-    assert!(
-        page.text().contains("Code à usage unique"),
-        "{}",
-        page.text()
-    );
+    page.assert_shows("Code à usage unique");
     // The enrolment's code counts as used: an app shows the next one.
     let code = totp::totp(&secret, now() + 30, 30, 6);
     let signed_in = page.submit(&browser, &[("otp", &code)]).await;
     assert!(signed_in.url.starts_with(&portal_url), "{}", signed_in.url);
-    assert!(
-        signed_in.text().contains("Jeanne Martin"),
-        "{}",
-        signed_in.text()
-    );
-    assert!(signed_in.text().contains("Mon Profil"));
-    assert!(signed_in.text().contains("Se déconnecter"));
+    signed_in.assert_shows("Jeanne Martin");
+    signed_in.assert_shows("Mon Profil");
+    signed_in.assert_shows("Se déconnecter");
 
     // Ordres d'effacement: the portal calls its API with the session's access token.
     let orders = Page::follow(&browser, &format!("{portal_url}ordres-effacement")).await;
@@ -301,11 +292,7 @@ async fn the_readme_command_leads_a_newcomer_to_the_portal_signed_in() {
         "{}",
         signed_out.url
     );
-    assert!(
-        signed_out.text().contains("Se connecter"),
-        "{}",
-        signed_out.text()
-    );
+    signed_out.assert_shows("Se connecter");
     let login = Page::follow(&browser, &format!("{portal_url}login")).await;
     assert!(
         login.text().contains("Connectez-vous à votre compte"),

@@ -65,6 +65,17 @@ impl Page {
             .join(" ")
     }
 
+    /// Checks that the visible text holds `expected`, showing the text when it does not.
+    #[track_caller]
+    pub(crate) fn assert_shows(&self, expected: &str) {
+        let text = self.text();
+        assert!(
+            text.contains(expected),
+            "{} does not show {expected:?}: {text}",
+            self.url
+        );
+    }
+
     /// The markup between the first `start` and the next `end`.
     pub(crate) fn between(&self, start: &str, end: &str) -> Option<String> {
         let from = self.html.find(start)? + start.len();
