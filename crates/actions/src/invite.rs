@@ -213,6 +213,7 @@ pub async fn send_actions_mail(
         "link": link,
         "link_expiration": provider.ui.format_duration(&locale, lifespan),
         "actions": action_names,
+           "theme": settings.login_theme,
     });
     let rendered = provider
         .ui

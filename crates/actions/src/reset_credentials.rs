@@ -27,7 +27,7 @@ pub(crate) async fn get_reset_credentials(
     headers: HeaderMap,
 ) -> Response {
     match load(&actions, &realm, &headers).await {
-        Ok((session, locale, realm_name)) => form(&actions, &realm, &session, &locale, &realm_name),
+        Ok(shown) => form(&actions, &realm, &shown),
         Err(response) => response,
     }
 }
@@ -40,26 +40,26 @@ pub(crate) async fn post_reset_credentials(
     body: Bytes,
 ) -> Response {
     let provider = &actions.provider;
-    let (session, locale, realm_name) = match load(&actions, &realm, &headers).await {
-        Ok(loaded) => loaded,
+    let shown = match load(&actions, &realm, &headers).await {
+        Ok(shown) => shown,
         Err(response) => return response,
     };
     let params = is_form(&headers)
         .then(|| Params::parse(&body).ok())
         .flatten()
         .unwrap_or_default();
-    let csrf_ok = params
-        .get("csrf_token")
-        .is_some_and(|token| constant_time_eq(token.as_bytes(), session.csrf_token.as_bytes()));
+    let csrf_ok = params.get("csrf_token").is_some_and(|token| {
+        constant_time_eq(token.as_bytes(), shown.session.csrf_token.as_bytes())
+    });
     let Some(login) = params
         .get("username")
         .map(str::trim)
         .filter(|login| !login.is_empty())
     else {
-        return form(&actions, &realm, &session, &locale, &realm_name);
+        return form(&actions, &realm, &shown);
     };
     if !csrf_ok {
-        return form(&actions, &realm, &session, &locale, &realm_name);
+        return form(&actions, &realm, &shown);
     }
 
     let (lookup_realm, lookup) = (realm.clone(), login.to_owned());
@@ -71,7 +71,7 @@ pub(crate) async fn post_reset_credentials(
         Ok(user) => user,
         Err(err) => return server_error_page(provider, &err),
     };
-    let client_id = serde_json::from_str::<Option<AuthorizationRequest>>(&session.request)
+    let client_id = serde_json::from_str::<Option<AuthorizationRequest>>(&shown.session.request)
         .ok()
         .flatten()
         .map(|request| request.client_id);
@@ -96,47 +96,56 @@ pub(crate) async fn post_reset_credentials(
         _ => tracing::info!(realm, "password reset asked for no usable account"),
     }
     let context = json!({
-        "realm_name": realm_name,
+        "realm_name": shown.realm_name,
+        "theme": shown.theme,
         "title": "forgotPasswordTitle",
         "message": "resetPasswordSentMessage",
         "link_url": format!("{}/realms/{realm}/login-actions/authenticate", provider.public_url),
         "link_text": "backToLogin",
     });
-    page(provider, StatusCode::OK, "info.html", &locale, &context)
+    page(
+        provider,
+        StatusCode::OK,
+        "info.html",
+        &shown.locale,
+        &context,
+    )
 }
 
-fn form(
-    actions: &Actions,
-    realm: &str,
-    session: &AuthSessionRow,
-    locale: &str,
-    realm_name: &str,
-) -> Response {
+fn form(actions: &Actions, realm: &str, shown: &Shown) -> Response {
     let provider = &actions.provider;
     let base = format!("{}/realms/{realm}/login-actions", provider.public_url);
     let context = json!({
-        "realm_name": realm_name,
+        "realm_name": shown.realm_name,
+        "theme": shown.theme,
         "action_url": format!("{base}/reset-credentials"),
         "login_url": format!("{base}/authenticate"),
-        "csrf_token": session.csrf_token,
+        "csrf_token": shown.session.csrf_token,
         "errors": Map::new(),
     });
     page(
         provider,
         StatusCode::OK,
         "login-reset-password.html",
-        locale,
+        &shown.locale,
         &context,
     )
 }
 
+/// What the pages of a password reset are shown with.
+struct Shown {
+    /// The browser's login session.
+    session: AuthSessionRow,
+    locale: String,
+    /// The realm's display name.
+    realm_name: String,
+    /// The realm's `loginTheme`.
+    theme: String,
+}
+
 /// The browser's login session: the page is reached from the login form, whose session carries
 /// the CSRF token and the client to return to.
-async fn load(
-    actions: &Actions,
-    realm: &str,
-    headers: &HeaderMap,
-) -> Result<(AuthSessionRow, String, String), Response> {
+async fn load(actions: &Actions, realm: &str, headers: &HeaderMap) -> Result<Shown, Response> {
     let provider = &actions.provider;
     let settings = match provider.realm(realm).await {
         Ok(Some(settings)) => settings,
@@ -172,7 +181,12 @@ async fn load(
             } else {
                 settings.display_name
             };
-            Ok((session, locale, realm_name))
+            Ok(Shown {
+                session,
+                locale,
+                realm_name,
+                theme: settings.login_theme,
+            })
         }
         Ok(_) => Err(error_page(
             provider,

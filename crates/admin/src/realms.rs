@@ -66,6 +66,14 @@ pub(crate) async fn put_realm(
     let updated: RealmSettings = serde_json::from_value(merged)
         .map_err(|err| AdminError::BadRequest(format!("invalid realm settings: {err}")))?;
     updated.validate().map_err(AdminError::BadRequest)?;
+    let themes = provider.ui.themes();
+    if !themes.contains(&updated.login_theme) {
+        return Err(AdminError::BadRequest(format!(
+            "loginTheme {:?} is not a theme of this server (themes: {})",
+            updated.login_theme,
+            themes.join(", ")
+        )));
+    }
     let now = provider.clock.now();
     let realm_name = realm.clone();
     // Keycloak records realm changes with an empty resource path: the realm itself.

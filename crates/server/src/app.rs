@@ -50,13 +50,13 @@ impl Sesame {
 
         let clock = Clock::default();
         let now = clock.now();
-        import_realm_files(&database, &config.realms_dir, &config.data_dir, now)?;
+        let ui = Ui::load(config.theme_dir.as_deref())
+            .context("the theme could not be loaded (theme_dir)")?;
+        import_realm_files(&database, config, &ui.themes(), now)?;
         ensure_master_realm(&database, config.bootstrap_admin.as_ref(), now)?;
 
         let key_encryption_key = KeyEncryptionKey::from_bytes(&config.key_encryption_key)
             .context("keys.encryption_key (SESAME_KEY_ENCRYPTION_KEY)")?;
-        let ui = Ui::load(config.theme_dir.as_deref())
-            .context("the theme could not be loaded (theme_dir)")?;
         let provider = Arc::new(Provider {
             db: database,
             keys: KeyRing::new(key_encryption_key),
@@ -174,10 +174,11 @@ fn rustls_config(files: &TlsFiles) -> anyhow::Result<axum_server::tls_rustls::Ru
 /// Imports each `*.toml` of the realms directory whose realm does not exist yet.
 fn import_realm_files(
     database: &Database,
-    dir: &Path,
-    data_dir: &Path,
+    config: &Config,
+    themes: &[String],
     now: i64,
 ) -> anyhow::Result<()> {
+    let (dir, data_dir) = (config.realms_dir.as_path(), config.data_dir.as_path());
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
@@ -201,6 +202,7 @@ fn import_realm_files(
     for path in files {
         let file =
             realm_file::read(&path).with_context(|| format!("realm file {}", path.display()))?;
+        check_theme(&file, themes).with_context(|| format!("realm file {}", path.display()))?;
         let outcome = realm_file::import(&mut conn, &file, false, now)
             .with_context(|| format!("importing realm file {}", path.display()))?;
         match outcome {
@@ -416,6 +418,17 @@ async fn request_span(
     response
 }
 
+/// A realm may only pick a theme this server has.
+fn check_theme(file: &realm_file::RealmFile, themes: &[String]) -> anyhow::Result<()> {
+    let theme = &file.settings.login_theme;
+    anyhow::ensure!(
+        themes.contains(theme),
+        "loginTheme {theme:?} is not a theme of this server (themes: {})",
+        themes.join(", ")
+    );
+    Ok(())
+}
+
 impl Sesame {
     /// The names of all realms.
     pub async fn realm_names(&self) -> anyhow::Result<Vec<String>> {
@@ -432,6 +445,10 @@ pub(crate) fn import_realm_file(
     let database = Database::connect(config.database_url.expose(), 2)?;
     database.migrate()?;
     let file = realm_file::read(path).with_context(|| format!("realm file {}", path.display()))?;
+    let themes = Ui::load(config.theme_dir.as_deref())
+        .context("the theme could not be loaded (theme_dir)")?
+        .themes();
+    check_theme(&file, &themes).with_context(|| format!("realm file {}", path.display()))?;
     let now = Clock::default().now();
     let mut conn = database.get()?;
     let outcome = realm_file::import(&mut conn, &file, overwrite, now)?;

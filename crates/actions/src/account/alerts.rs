@@ -87,6 +87,7 @@ pub(crate) async fn send_security_alert(
         "message_key": message_key,
         "message_param": parameter,
         "account_url": format!("{}/realms/{realm}/account", provider.public_url),
+           "theme": settings.login_theme,
     });
     let rendered = match provider
         .ui

@@ -30,7 +30,11 @@ async fn set_login_theme(server: &TestServer, theme: &str) {
 
 /// The login page a browser reaches from the portal's authorization request, unescaped.
 async fn login_page(server: &TestServer) -> String {
-    let browser = server.browser();
+    login_page_in(server, &server.browser()).await
+}
+
+/// Like [`login_page`], in `browser`, which keeps the login session.
+async fn login_page_in(server: &TestServer, browser: &reqwest::Client) -> String {
     let params = [
         ("response_type", "code"),
         ("client_id", PORTAL),
@@ -38,7 +42,7 @@ async fn login_page(server: &TestServer) -> String {
         ("scope", "openid"),
         ("state", "theme-test"),
     ];
-    let response = server.authorize(&browser, &params).await;
+    let response = server.authorize(browser, &params).await;
     let login_url = location(&response).expect("the authorization request redirects");
     let page = browser.get(&login_url).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
@@ -87,6 +91,27 @@ async fn realm_login_theme_picks_the_theme_of_its_pages() {
         links[1].ends_with("/smart-oa/css/smart-oa.css"),
         "{links:?}"
     );
+}
+
+#[tokio::test]
+async fn a_theme_the_server_lacks_is_refused_and_nothing_changes() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let response = server
+        .http()
+        .put(format!("{}/admin/realms/test", server.base_url))
+        .bearer_auth(server.admin_token().await)
+        .json(&json!({ "loginTheme": "nowhere", "displayName": "Changed" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["errorMessage"].as_str().unwrap().contains("nowhere"),
+        "{body}"
+    );
+    let page = login_page(&server).await;
+    assert!(page.contains(r#"<p class="realm-name">Test</p>"#), "{page}");
 }
 
 #[tokio::test]
@@ -184,4 +209,55 @@ async fn theme_dir_replaces_a_stylesheet_and_a_template_without_rebuilding() {
         served[1]
     );
     let _ = std::fs::remove_dir_all(&theme_dir);
+}
+
+#[tokio::test]
+async fn a_realm_file_naming_a_missing_theme_stops_start_up() {
+    let data_dir = crate::harness::unique_temp_dir();
+    let realms = data_dir.join("realms");
+    std::fs::create_dir_all(&realms).unwrap();
+    std::fs::write(
+        realms.join("odd.toml"),
+        "realm = \"odd\"\nloginTheme = \"nowhere\"\n",
+    )
+    .unwrap();
+    let variables = std::collections::HashMap::from([
+        ("SESAME_DATA_DIR", data_dir.display().to_string()),
+        ("SESAME_REALMS_DIR", realms.display().to_string()),
+    ]);
+    let environment = |name: &str| variables.get(name).cloned();
+    let config =
+        sesame_server::config::load(sesame_server::config::Mode::Dev, None, &environment).unwrap();
+
+    let error = match sesame_server::Sesame::build(&config).await {
+        Ok(_) => panic!("a realm with an unknown theme was imported"),
+        Err(error) => format!("{error:#}"),
+    };
+    assert!(error.contains("odd.toml"), "{error}");
+    assert!(error.contains("loginTheme \"nowhere\""), "{error}");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+#[tokio::test]
+async fn the_password_reset_page_follows_the_realm_theme() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    set_login_theme(&server, "smart-oa").await;
+    let browser = server.browser();
+    login_page_in(&server, &browser).await;
+
+    let page = browser
+        .get(format!(
+            "{}/realms/test/login-actions/reset-credentials",
+            server.base_url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = unescape_html(&page.text().await.unwrap());
+    assert!(
+        page.contains(r#"<p class="brand-name">Smart OA</p>"#),
+        "{page}"
+    );
+    assert_eq!(stylesheets(&page).len(), 2, "{page}");
 }
