@@ -236,6 +236,24 @@ async fn the_readme_command_leads_a_newcomer_to_the_portal_signed_in() {
     signed_in.assert_shows("Mon Profil");
     signed_in.assert_shows("Se déconnecter");
 
+    // "Mon Profil": the account console, in the same browser session at Sésame.
+    let profile_link = signed_in
+        .between("<span class=\"utilisateur\">", "Mon Profil")
+        .and_then(|area| {
+            let start = area.find("href=\"")? + "href=\"".len();
+            let end = area[start..].find('"')? + start;
+            Some(crate::pages::unescape(&area[start..end]))
+        })
+        .expect("a Mon Profil link next to the name");
+    assert_eq!(
+        profile_link,
+        format!("{sesame_url}/realms/smart-oa/account")
+    );
+    let console = Page::follow(&browser, &profile_link).await;
+    console.assert_shows("Mon compte");
+    console.assert_shows("Mon téléphone");
+    console.assert_shows("Créé le");
+
     // Ordres d'effacement: the portal calls its API with the session's access token.
     let orders = Page::follow(&browser, &format!("{portal_url}ordres-effacement")).await;
     assert_eq!(orders.status, 200, "{}", orders.text());
