@@ -3,7 +3,7 @@
 //! `sesame start-dev`, so that `cargo test --workspace` covers what only a browser shows: the
 //! stylesheet, the Content-Security-Policy, focus and contrast.
 //!
-//! It needs Node.js and Chromium, which `.ci/run` installs. Without them the test fails with a
+//! It needs Node.js and Chromium, which `scripts/test` installs. Without them the test fails with a
 //! message saying what to install: a skipped browser test would look like a passing one.
 
 #![allow(
@@ -31,7 +31,7 @@ fn smart_oa_journey_in_headless_chromium() {
     assert!(
         chromium.exists(),
         "the browser test needs Chromium at {}: install it with `apt-get install -y chromium` \
-         (as .ci/run does) or set SESAME_CHROMIUM",
+         (as scripts/test does) or set SESAME_CHROMIUM",
         chromium.display()
     );
     let test_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");

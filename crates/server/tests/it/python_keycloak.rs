@@ -1,5 +1,5 @@
 //! The admin API driven by a Keycloak admin client from another ecosystem: python-keycloak's
-//! `KeycloakAdmin` (pinned in `tests/python/requirements.txt`, installed by `.ci/run`) runs
+//! `KeycloakAdmin` (pinned in `tests/python/requirements.txt`, installed by `scripts/test`) runs
 //! `tests/python/keycloak_admin.py` against a test server, with the client credentials of a
 //! realm administrator and the server's certificate as its trust anchor. The interpreter is
 //! `python3`, or `SESAME_TEST_PYTHON`. If Python or the package is missing the test fails and
