@@ -222,6 +222,24 @@ fn csrf_token(session_cookie: &str) -> String {
     sha256_hex(&format!("sesame-account-csrf:{session_cookie}"))
 }
 
+/// Opens the console for a posted form: the session as [`open`] does, then the form, which
+/// must carry this session's CSRF token; otherwise nothing changes and the answer says why.
+pub(crate) async fn open_form(
+    actions: &Actions,
+    realm: &str,
+    headers: &HeaderMap,
+    address: String,
+    return_to: &str,
+    body: &Bytes,
+) -> Result<(Console, Params), Response> {
+    let console = open(actions, realm, headers, address, return_to).await?;
+    let form = read_form(headers, body);
+    if !console.is_csrf_valid(&form) {
+        return Err(refuse_form(actions, &console));
+    }
+    Ok((console, form))
+}
+
 /// Reads a console form: `application/x-www-form-urlencoded`, no parameter twice; anything else
 /// is an empty form, which its CSRF check refuses.
 pub(crate) fn read_form(headers: &HeaderMap, body: &Bytes) -> Params {

@@ -18,7 +18,7 @@ use sesame_oidc::pages::error_page;
 use sesame_store::{Credential, CredentialKind, CredentialRemoval, StoreError};
 
 use super::{
-    Console, SecurityAlert, console_page, open, read_form, reauthenticate, refuse_form, run_action,
+    Console, SecurityAlert, console_page, open, open_form, reauthenticate, run_action,
     send_security_alert,
 };
 use crate::Actions;
@@ -55,14 +55,11 @@ pub(crate) async fn post_configure_totp(
     body: Bytes,
 ) -> Response {
     let return_to = format!("/realms/{realm}/account");
-    let console = match open(&actions, &realm, &headers, address, &return_to).await {
-        Ok(console) => console,
+    let (console, _) = match open_form(&actions, &realm, &headers, address, &return_to, &body).await
+    {
+        Ok(opened) => opened,
         Err(response) => return response,
     };
-    let form = read_form(&headers, &body);
-    if !console.is_csrf_valid(&form) {
-        return refuse_form(&actions, &console);
-    }
 
     let return_to = console.path("?done=device-added");
     if console.is_fresh() {
@@ -133,14 +130,11 @@ pub(crate) async fn post_delete_device(
     body: Bytes,
 ) -> Response {
     let console_path = format!("/realms/{realm}/account");
-    let console = match open(&actions, &realm, &headers, address, &console_path).await {
-        Ok(console) => console,
-        Err(response) => return response,
-    };
-    let form = read_form(&headers, &body);
-    if !console.is_csrf_valid(&form) {
-        return refuse_form(&actions, &console);
-    }
+    let (console, _) =
+        match open_form(&actions, &realm, &headers, address, &console_path, &body).await {
+            Ok(opened) => opened,
+            Err(response) => return response,
+        };
     // Only a device: the password is not deleted from here.
     let device = match find_device(&actions, &console, &credential_id).await {
         Ok(Some((device, _))) => device,

@@ -14,7 +14,7 @@ use sesame_oidc::ClientAddress;
 use sesame_oidc::authorize::server_error_page;
 
 use super::{
-    Console, SecurityAlert, console_page, message, open, read_form, reauthenticate, refuse_form,
+    Console, SecurityAlert, console_page, message, open, open_form, reauthenticate,
     send_security_alert, sessions,
 };
 use crate::authenticate::{busy_page, see_other};
@@ -49,14 +49,11 @@ pub(crate) async fn post_password(
     body: Bytes,
 ) -> Response {
     let return_to = format!("/realms/{realm}/account/password");
-    let console = match open(&actions, &realm, &headers, address, &return_to).await {
-        Ok(console) => console,
-        Err(response) => return response,
-    };
-    let form = read_form(&headers, &body);
-    if !console.is_csrf_valid(&form) {
-        return refuse_form(&actions, &console);
-    }
+    let (console, form) =
+        match open_form(&actions, &realm, &headers, address, &return_to, &body).await {
+            Ok(opened) => opened,
+            Err(response) => return response,
+        };
     if !console.is_fresh() {
         return reauthenticate(&actions, &console, &return_to, None).await;
     }

@@ -15,8 +15,7 @@ use sesame_oidc::authorize::server_error_page;
 use sesame_oidc::params::Params;
 
 use super::{
-    Console, activity, console_page, devices, done_message, message, open, read_form, refuse_form,
-    sessions,
+    Console, activity, console_page, devices, done_message, message, open, open_form, sessions,
 };
 use crate::Actions;
 use crate::authenticate::see_other;
@@ -69,14 +68,11 @@ pub(crate) async fn post_account(
     body: Bytes,
 ) -> Response {
     let return_to = format!("/realms/{realm}/account");
-    let console = match open(&actions, &realm, &headers, address, &return_to).await {
-        Ok(console) => console,
-        Err(response) => return response,
-    };
-    let form = read_form(&headers, &body);
-    if !console.is_csrf_valid(&form) {
-        return refuse_form(&actions, &console);
-    }
+    let (console, form) =
+        match open_form(&actions, &realm, &headers, address, &return_to, &body).await {
+            Ok(opened) => opened,
+            Err(response) => return response,
+        };
     let field = |name: &str| form.get(name).map(str::trim).unwrap_or_default().to_owned();
     let profile = Profile {
         first_name: field("firstName"),

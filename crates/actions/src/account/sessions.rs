@@ -14,7 +14,7 @@ use sesame_oidc::authorize::server_error_page;
 use sesame_oidc::pages::error_page;
 use sesame_store::{StoreError, UserSessionRow};
 
-use super::{Console, open, read_form, refuse_form};
+use super::{Console, open_form};
 use crate::Actions;
 use crate::authenticate::see_other;
 
@@ -51,14 +51,11 @@ pub(crate) async fn post_end_session(
     body: Bytes,
 ) -> Response {
     let return_to = format!("/realms/{realm}/account");
-    let console = match open(&actions, &realm, &headers, address, &return_to).await {
-        Ok(console) => console,
+    let (console, _) = match open_form(&actions, &realm, &headers, address, &return_to, &body).await
+    {
+        Ok(opened) => opened,
         Err(response) => return response,
     };
-    let form = read_form(&headers, &body);
-    if !console.is_csrf_valid(&form) {
-        return refuse_form(&actions, &console);
-    }
     let sessions = match live_sessions(&actions, &console).await {
         Ok(sessions) => sessions,
         Err(err) => return server_error_page(&actions.provider, &err),
@@ -101,14 +98,11 @@ pub(crate) async fn post_end_other_sessions(
     body: Bytes,
 ) -> Response {
     let return_to = format!("/realms/{realm}/account");
-    let console = match open(&actions, &realm, &headers, address, &return_to).await {
-        Ok(console) => console,
+    let (console, _) = match open_form(&actions, &realm, &headers, address, &return_to, &body).await
+    {
+        Ok(opened) => opened,
         Err(response) => return response,
     };
-    let form = read_form(&headers, &body);
-    if !console.is_csrf_valid(&form) {
-        return refuse_form(&actions, &console);
-    }
 
     match end_other_sessions(&actions, &console).await {
         Ok(count) => {
