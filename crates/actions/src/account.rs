@@ -36,7 +36,7 @@ use sesame_oidc::{random_token, sha256_hex};
 use sesame_store::{AuthSessionRow, UserSessionRow};
 
 use crate::Actions;
-use crate::authenticate::{Login, clear_auth_cookie, new_browser_session, see_other, session_acr};
+use crate::authenticate::{Login, finish_cookies, new_browser_session, see_other, session_acr};
 use crate::flow::{AccountReturn, Flow};
 
 pub(crate) use alerts::{SecurityAlert, send_security_alert};
@@ -420,7 +420,7 @@ pub(crate) async fn finish_login(
             "{}/realms/{}/account",
             provider.public_url, login.realm
         ));
-        clear_auth_cookie(provider, &login.realm, &mut response);
+        finish_cookies(provider, login, None, &mut response);
         return response;
     }
     let mut new_cookie = None;
@@ -486,17 +486,7 @@ pub(crate) async fn finish_login(
         })
         .unwrap_or(&console_path);
     let mut response = see_other(&format!("{}{return_to}", provider.public_url));
-    if let Some(cookie) = new_cookie {
-        let cookie = set_cookie(
-            SESSION_COOKIE,
-            &cookie,
-            &login.realm,
-            login.settings.sso_session_max_lifespan,
-            provider.secure_cookies(),
-        );
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    clear_auth_cookie(provider, &login.realm, &mut response);
+    finish_cookies(provider, login, new_cookie.as_deref(), &mut response);
     response
 }
 

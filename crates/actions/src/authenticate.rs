@@ -324,16 +324,29 @@ async fn finish(actions: &Actions, login: &mut Login) -> Response {
         &session,
     )
     .await;
-    let cookie = set_cookie(
-        SESSION_COOKIE,
-        &cookie,
-        &login.realm,
-        login.settings.sso_session_max_lifespan,
-        provider.secure_cookies(),
-    );
-    response.headers_mut().append(header::SET_COOKIE, cookie);
-    clear_auth_cookie(provider, &login.realm, &mut response);
+    finish_cookies(provider, login, Some(&cookie), &mut response);
     response
+}
+
+/// The cookies of a finished login: the browser session's, when the login opened one, and the
+/// login session's, cleared.
+pub(crate) fn finish_cookies(
+    provider: &Provider,
+    login: &Login,
+    session_cookie: Option<&str>,
+    response: &mut Response,
+) {
+    if let Some(cookie) = session_cookie {
+        let cookie = set_cookie(
+            SESSION_COOKIE,
+            cookie,
+            &login.realm,
+            login.settings.sso_session_max_lifespan,
+            provider.secure_cookies(),
+        );
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    clear_auth_cookie(provider, &login.realm, response);
 }
 
 /// A new browser session for a finished login, and the cookie that names it.
