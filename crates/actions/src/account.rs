@@ -22,18 +22,18 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 use sesame_domain::{AuditEvent, EventType, RealmSettings, RequiredAction, User, constant_time_eq};
-use sesame_oidc::authorize::{live_session, server_error_page};
-use sesame_oidc::cookies::{AUTH_SESSION_COOKIE, SESSION_COOKIE, read_cookie, set_cookie};
+use sesame_oidc::authorize::{NewLogin, live_session, open_login, server_error_page};
+use sesame_oidc::cookies::{SESSION_COOKIE, read_cookie};
 use sesame_oidc::metrics::LoginOutcome;
 use sesame_oidc::pages::{error_page, page};
 use sesame_oidc::params::{Params, is_form};
-use sesame_oidc::{random_token, sha256_hex};
-use sesame_store::{AuthSessionRow, UserSessionRow};
+use sesame_oidc::sha256_hex;
+use sesame_store::UserSessionRow;
 
 use crate::Actions;
 use crate::authenticate::{Login, finish_cookies, new_browser_session, see_other, session_acr};
@@ -338,40 +338,12 @@ async fn start_login(
             account.reauthenticate = false;
         }
     }
-    let cookie = random_token(32);
-    let row = AuthSessionRow {
-        id: sha256_hex(&cookie),
-        realm: realm.to_owned(),
+    let login = NewLogin {
         client_id: ACCOUNT_CONSOLE.to_owned(),
         request: "null".to_owned(),
         flow: serde_json::to_string(&flow).unwrap_or_default(),
-        csrf_token: random_token(32),
-        created_at: now,
-        step_expires_at: now + settings.access_code_lifespan_user_action,
-        expires_at: now + settings.access_code_lifespan_login,
     };
-    if let Err(err) = provider
-        .db
-        .run(move |conn| sesame_store::insert_auth_session(conn, &row))
-        .await
-    {
-        return server_error_page(provider, &err);
-    }
-    let mut response = see_other(&format!(
-        "{}/realms/{realm}/login-actions/authenticate",
-        provider.public_url
-    ));
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(
-            AUTH_SESSION_COOKIE,
-            &cookie,
-            realm,
-            settings.access_code_lifespan_login,
-            provider.secure_cookies(),
-        ),
-    );
-    response
+    open_login(provider, realm, settings, login, now, StatusCode::SEE_OTHER).await
 }
 
 /// Ends a login of the console: the browser session it was started from gets the new

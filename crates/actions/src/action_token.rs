@@ -6,15 +6,14 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::json;
-use sesame_oidc::authorize::server_error_page;
-use sesame_oidc::cookies::{AUTH_SESSION_COOKIE, read_cookie, set_cookie};
+use sesame_oidc::authorize::{NewLogin, open_login, server_error_page};
+use sesame_oidc::cookies::{AUTH_SESSION_COOKIE, read_cookie};
 use sesame_oidc::pages::page;
 use sesame_oidc::params::Params;
-use sesame_oidc::{random_token, sha256_hex};
-use sesame_store::AuthSessionRow;
+use sesame_oidc::sha256_hex;
 
 use crate::authenticate::see_other;
 use crate::flow::Flow;
@@ -137,39 +136,19 @@ pub(crate) async fn get_action_token(
         link_actions,
         ..Flow::default()
     };
-    let cookie = random_token(32);
-    let session = AuthSessionRow {
-        id: sha256_hex(&cookie),
-        realm: realm.clone(),
+    let login = NewLogin {
         client_id: token.client_id.clone().unwrap_or_default(),
         request: "null".to_owned(),
         flow: serde_json::to_string(&flow).unwrap_or_default(),
-        csrf_token: random_token(32),
-        created_at: now,
-        step_expires_at: now + settings.access_code_lifespan_user_action,
-        expires_at: now + settings.access_code_lifespan_login,
     };
-    if let Err(err) = provider
-        .db
-        .run(move |conn| sesame_store::insert_auth_session(conn, &session))
-        .await
-    {
-        return server_error_page(provider, &err);
-    }
     tracing::info!(realm, user_id = %user.id, "action link opened");
-    let mut response = see_other(&format!(
-        "{}/realms/{realm}/login-actions/authenticate",
-        provider.public_url
-    ));
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(
-            AUTH_SESSION_COOKIE,
-            &cookie,
-            &realm,
-            settings.access_code_lifespan_login,
-            provider.secure_cookies(),
-        ),
-    );
-    response
+    open_login(
+        provider,
+        &realm,
+        &settings,
+        login,
+        now,
+        StatusCode::SEE_OTHER,
+    )
+    .await
 }

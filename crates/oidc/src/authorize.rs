@@ -339,13 +339,44 @@ async fn start_login(
     request: &AuthorizationRequest,
     now: i64,
 ) -> Response {
+    let login = NewLogin {
+        client_id: request.client_id.clone(),
+        request: serde_json::to_string(request).unwrap_or_default(),
+        flow: "{}".to_owned(),
+    };
+    let response = open_login(provider, realm, settings, login, now, StatusCode::FOUND).await;
+    tracing::debug!(realm, client_id = %request.client_id, "login started");
+    response
+}
+
+/// A login session to open: for which client, from which authorization request (JSON, `null`
+/// for a login no client asked for), in which state of the flow (JSON).
+pub struct NewLogin {
+    /// The client the login is for; empty when none.
+    pub client_id: String,
+    /// The authorization request, as JSON.
+    pub request: String,
+    /// The flow's starting state, as JSON.
+    pub flow: String,
+}
+
+/// Stores a new login session and sends the browser to the login pages with its cookie;
+/// `status` is the redirect's (302, or 303 after a form).
+pub async fn open_login(
+    provider: &Provider,
+    realm: &str,
+    settings: &RealmSettings,
+    login: NewLogin,
+    now: i64,
+    status: StatusCode,
+) -> Response {
     let cookie = random_token(32);
     let row = AuthSessionRow {
         id: sha256_hex(&cookie),
         realm: realm.to_owned(),
-        client_id: request.client_id.clone(),
-        request: serde_json::to_string(request).unwrap_or_default(),
-        flow: "{}".to_owned(),
+        client_id: login.client_id,
+        request: login.request,
+        flow: login.flow,
         csrf_token: random_token(32),
         created_at: now,
         step_expires_at: now + settings.access_code_lifespan_user_action,
@@ -359,11 +390,11 @@ async fn start_login(
         tracing::error!(realm, error = %err, "could not store a login session");
         return server_error_page(provider, &err);
     }
-    tracing::debug!(realm, client_id = %request.client_id, "login started");
     let mut response = found(&format!(
         "{}/realms/{realm}/login-actions/authenticate",
         provider.public_url
     ));
+    *response.status_mut() = status;
     response.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(
