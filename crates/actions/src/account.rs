@@ -131,11 +131,7 @@ impl Console {
 
     /// The realm's name as pages show it.
     pub(crate) fn realm_name(&self) -> String {
-        if self.settings.display_name.is_empty() {
-            self.realm.clone()
-        } else {
-            self.settings.display_name.clone()
-        }
+        self.settings.shown_name(&self.realm)
     }
 }
 

@@ -654,11 +654,7 @@ fn language_name(code: &str) -> &str {
 }
 
 fn realm_name(login: &Login) -> String {
-    if login.settings.display_name.is_empty() {
-        login.realm.clone()
-    } else {
-        login.settings.display_name.clone()
-    }
+    login.settings.shown_name(&login.realm)
 }
 
 pub(crate) fn clear_auth_cookie(provider: &Provider, realm: &str, response: &mut Response) {

@@ -49,11 +49,7 @@ async fn render(
         Err(response) => return response,
     };
     let policy = login.settings.otp_policy();
-    let issuer = if login.settings.display_name.is_empty() {
-        login.realm.clone()
-    } else {
-        login.settings.display_name.clone()
-    };
+    let issuer = login.settings.shown_name(&login.realm);
     let account = login
         .user
         .as_ref()

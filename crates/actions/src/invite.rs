@@ -189,16 +189,8 @@ pub async fn send_actions_mail(
         "{}/realms/{realm}/login-actions/action-token?key={key}",
         provider.public_url
     );
-    let locale = user
-        .locale
-        .clone()
-        .filter(|locale| settings.supported_locales.contains(locale))
-        .unwrap_or_else(|| settings.default_locale.clone());
-    let realm_label = if settings.display_name.is_empty() {
-        realm.clone()
-    } else {
-        settings.display_name.clone()
-    };
+    let locale = settings.locale_for(user.locale.as_deref());
+    let realm_label = settings.shown_name(&realm);
     let action_names: Vec<String> = wanted
         .iter()
         .map(|action| {

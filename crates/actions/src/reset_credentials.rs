@@ -176,11 +176,7 @@ async fn load(actions: &Actions, realm: &str, headers: &HeaderMap) -> Result<Sho
         .await
     {
         Ok(Some(session)) if session.realm == realm && session.expires_at > now => {
-            let realm_name = if settings.display_name.is_empty() {
-                realm.to_owned()
-            } else {
-                settings.display_name
-            };
+            let realm_name = settings.shown_name(realm);
             Ok(Shown {
                 session,
                 locale,

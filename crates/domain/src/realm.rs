@@ -109,6 +109,24 @@ impl Default for RealmSettings {
 }
 
 impl RealmSettings {
+    /// The realm's name as people see it: its display name, or `realm` when it has none.
+    pub fn shown_name(&self, realm: &str) -> String {
+        if self.display_name.is_empty() {
+            realm.to_owned()
+        } else {
+            self.display_name.clone()
+        }
+    }
+
+    /// The language of what a user with this saved `locale` is sent: theirs when the realm
+    /// supports it, the realm's default otherwise.
+    pub fn locale_for(&self, locale: Option<&str>) -> String {
+        locale
+            .filter(|locale| self.supported_locales.iter().any(|known| known == locale))
+            .unwrap_or(&self.default_locale)
+            .to_owned()
+    }
+
     /// The realm's password policy, parsed from its policy string.
     pub fn password_policy(&self) -> PasswordPolicy {
         PasswordPolicy::parse(&self.password_policy)
@@ -260,5 +278,36 @@ impl SigningAlgorithm {
             "ES256" => Some(Self::Es256),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RealmSettings;
+
+    #[test]
+    fn the_shown_name_is_the_display_name_or_the_realm() {
+        let unnamed = RealmSettings {
+            display_name: String::new(),
+            ..RealmSettings::default()
+        };
+        assert_eq!(unnamed.shown_name("smart-oa"), "smart-oa");
+        let named = RealmSettings {
+            display_name: "Smart OA".to_owned(),
+            ..RealmSettings::default()
+        };
+        assert_eq!(named.shown_name("smart-oa"), "Smart OA");
+    }
+
+    #[test]
+    fn a_users_language_is_used_only_when_the_realm_supports_it() {
+        let settings = RealmSettings {
+            supported_locales: vec!["fr".to_owned(), "en".to_owned()],
+            default_locale: "fr".to_owned(),
+            ..RealmSettings::default()
+        };
+        assert_eq!(settings.locale_for(Some("en")), "en");
+        assert_eq!(settings.locale_for(Some("de")), "fr");
+        assert_eq!(settings.locale_for(None), "fr");
     }
 }

@@ -259,7 +259,7 @@ fn confirmation_page(
     })
     .collect();
     let context = json!({
-        "realm_name": if settings.display_name.is_empty() { realm } else { &settings.display_name },
+        "realm_name": settings.shown_name(realm),
         "theme": settings.login_theme,
         "action_url": format!("{}/protocol/openid-connect/logout", provider.issuer(realm)),
         "csrf_token": csrf_token,

@@ -69,16 +69,8 @@ pub(crate) async fn send_security_alert(
     let Some(address) = user.email.clone().filter(|address| !address.is_empty()) else {
         return;
     };
-    let locale = user
-        .locale
-        .clone()
-        .filter(|locale| settings.supported_locales.contains(locale))
-        .unwrap_or_else(|| settings.default_locale.clone());
-    let realm_label = if settings.display_name.is_empty() {
-        realm.to_owned()
-    } else {
-        settings.display_name.clone()
-    };
+    let locale = settings.locale_for(user.locale.as_deref());
+    let realm_label = settings.shown_name(realm);
     let (subject_key, message_key, parameter) = alert.keys();
     let context = json!({
         "realm_name": realm_label,
