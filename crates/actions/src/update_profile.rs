@@ -1,5 +1,10 @@
 //! Required action UPDATE_PROFILE: "Mise à jour du compte", the address prefilled, first and
 //! last name required.
+//!
+//! An address the account already has is shown read-only and kept whatever the form says: it
+//! is where the initialisation mail went, and changing it here would move the account (and its
+//! password resets) to an address nobody has proven to own. Only an account without one
+//! gives it here.
 
 use serde_json::{Map, Value, json};
 use sesame_domain::RequiredAction;
@@ -36,7 +41,13 @@ fn render(
     error: Option<&str>,
     errors: &Map<String, Value>,
 ) -> axum::response::Response {
-    let extra = json!({ "email": email, "first_name": first_name, "last_name": last_name });
+    let email_locked = has_address(login);
+    let extra = json!({
+        "email": email,
+        "email_locked": email_locked,
+        "first_name": first_name,
+        "last_name": last_name,
+    });
     step_page(
         actions,
         login,
@@ -55,11 +66,11 @@ pub(crate) async fn submit(actions: &Actions, login: &mut Login, form: &Params) 
         return Outcome::Advance;
     };
     let field = |name: &str| form.get(name).map(str::trim).unwrap_or_default().to_owned();
-    let values = [
-        field("email").to_lowercase(),
-        field("firstName"),
-        field("lastName"),
-    ];
+    let email = match user.email.clone().filter(|_| has_address(login)) {
+        Some(kept) => kept,
+        None => field("email").to_lowercase(),
+    };
+    let values = [email, field("firstName"), field("lastName")];
     let [email, first_name, last_name] = &values;
 
     let mut errors = Map::new();
@@ -129,6 +140,15 @@ pub(crate) async fn submit(actions: &Actions, login: &mut Login, form: &Params) 
     login.user = Some(user);
     login.flow.action_done(RequiredAction::UpdateProfile);
     Outcome::Advance
+}
+
+/// Whether the account already has an address, which the form then keeps.
+fn has_address(login: &Login) -> bool {
+    login
+        .user
+        .as_ref()
+        .and_then(|user| user.email.as_deref())
+        .is_some_and(|email| !email.is_empty())
 }
 
 /// A plausible address: something before and after one `@`, a dot in the domain.

@@ -154,6 +154,7 @@ pub fn count_users(
 
 /// Creates a user; `Conflict` when the username or address is taken in the realm.
 pub fn insert_user(conn: &mut DbConnection, user: &User) -> Result<(), StoreError> {
+    refuse_clash(conn, user)?;
     diesel::insert_into(users::table)
         .values(UserRow::from(user))
         .execute(conn)?;
@@ -162,6 +163,7 @@ pub fn insert_user(conn: &mut DbConnection, user: &User) -> Result<(), StoreErro
 
 /// Replaces a user's profile (its id, realm and creation time stay).
 pub fn update_user(conn: &mut DbConnection, user: &User) -> Result<(), StoreError> {
+    refuse_clash(conn, user)?;
     let changed = diesel::update(users::table.filter(users::id.eq(&user.id)))
         .set(UserRow::from(user))
         .execute(conn)?;
@@ -170,6 +172,30 @@ pub fn update_user(conn: &mut DbConnection, user: &User) -> Result<(), StoreErro
     } else {
         Ok(())
     }
+}
+
+/// `Conflict` when another user of the realm goes by one of this user's names: a username
+/// equal to its address, or an address equal to its username. Sign-in accepts either, so the
+/// two accounts could no longer be told apart (and mail for one would reach the other).
+fn refuse_clash(conn: &mut DbConnection, user: &User) -> Result<(), StoreError> {
+    let mut names = vec![user.username.clone()];
+    names.extend(user.email.clone());
+    let clashes: i64 = users::table
+        .filter(users::realm.eq(&user.realm))
+        .filter(users::id.ne(&user.id))
+        .filter(
+            users::username
+                .eq_any(names.clone())
+                .or(users::email.eq_any(names)),
+        )
+        .count()
+        .get_result(conn)?;
+    if clashes > 0 {
+        return Err(StoreError::Conflict(
+            "another user has this username or address".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 /// Deletes a user with everything that belongs to it.

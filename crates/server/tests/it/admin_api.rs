@@ -27,6 +27,7 @@ on_both_backends!(
     reset_password_applies_the_policy_and_the_new_password_signs_in,
     sessions_are_listed_after_login_and_ended_one_by_one_or_all,
     user_count_follows_the_search_of_the_list,
+    a_username_may_not_be_another_users_address,
 );
 
 const USER: &str = "alice";
@@ -758,4 +759,65 @@ async fn assert_invalid_grant(response: Response) {
 fn sid(tokens: &Value) -> String {
     let (_, claims) = crate::harness::decode_jwt(&string_field(tokens, "id_token"));
     string_field(&claims, "sid")
+}
+
+/// Sign-in accepts a username or an address: one user's username may never be another's
+/// address, through creation or update.
+async fn a_username_may_not_be_another_users_address(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    server.create_user(USER, EMAIL, PASSWORD).await;
+    let other = server
+        .create_user("bob", "bob@example.test", PASSWORD)
+        .await;
+    let token = server.admin_token().await;
+
+    let update = json!({ "username": EMAIL });
+    let response = admin_call(
+        &server,
+        Method::PUT,
+        &format!("users/{other}"),
+        Some(&token),
+        Some(&update),
+    )
+    .await;
+    assert_admin_error(
+        response,
+        StatusCode::CONFLICT,
+        "conflict",
+        "username = address",
+    )
+    .await;
+    // A username shaped like an address, which another user's address may not take.
+    server
+        .create_user("dave@example.test", "dave.work@example.test", PASSWORD)
+        .await;
+    let update = json!({ "email": "dave@example.test" });
+    let response = admin_call(
+        &server,
+        Method::PUT,
+        &format!("users/{other}"),
+        Some(&token),
+        Some(&update),
+    )
+    .await;
+    assert_admin_error(
+        response,
+        StatusCode::CONFLICT,
+        "conflict",
+        "address = username",
+    )
+    .await;
+    let created = json!({ "username": "carol", "email": "dave@example.test", "enabled": true });
+    let response = admin_call(&server, Method::POST, "users", Some(&token), Some(&created)).await;
+    assert_admin_error(
+        response,
+        StatusCode::CONFLICT,
+        "conflict",
+        "new address = username",
+    )
+    .await;
+
+    let bob = admin_json(&server, &format!("users/{other}")).await;
+    assert_eq!(bob["username"], "bob");
+    assert_eq!(bob["email"], "bob@example.test");
 }

@@ -233,8 +233,21 @@ async fn journey_from_the_mail_to_a_strong_login(backend: Backend) {
         "{}",
         refused.html
     );
+    // The address the mail went to stays: another one in the form is ignored.
+    assert!(
+        refused.html.contains("readonly"),
+        "the address is read-only: {}",
+        refused.html
+    );
     let page = refused
-        .submit(&browser, &[("firstName", "Jean"), ("lastName", "Dupont")])
+        .submit(
+            &browser,
+            &[
+                ("email", "someone.else@exemple.fr"),
+                ("firstName", "Jean"),
+                ("lastName", "Dupont"),
+            ],
+        )
         .await;
 
     // 5. Account updated, with the way back to the portal.
@@ -267,6 +280,7 @@ async fn journey_from_the_mail_to_a_strong_login(backend: Backend) {
     assert_eq!(claims["amr"], json!(["pwd", "otp"]));
     assert_eq!(claims["acr"], "2");
     assert_eq!(claims["given_name"], "Jean");
+    assert_eq!(claims["email"], email);
     assert_eq!(claims["family_name"], "Dupont");
 }
 
