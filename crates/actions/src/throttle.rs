@@ -69,10 +69,10 @@ pub(crate) async fn record_failure(
     // Failures older than a quarter of an hour past the lock are forgotten.
     let forget_after = lock + 900;
     let (account, address) = (keys.account.clone(), keys.address.clone());
-    let failures = provider
+    let (address_failures, account_failures) = provider
         .db
         .run(move |conn| {
-            let mut failures = sesame_store::record_failure(
+            let address_failures = sesame_store::record_failure(
                 conn,
                 &address,
                 now,
@@ -80,22 +80,25 @@ pub(crate) async fn record_failure(
                 lock,
                 forget_after,
             )?;
-            if let Some(account) = &account {
-                failures = failures.max(sesame_store::record_failure(
-                    conn,
-                    account,
-                    now,
-                    threshold,
-                    lock,
-                    forget_after,
-                )?);
-            }
-            Ok(failures)
+            let account_failures = match &account {
+                Some(account) => {
+                    sesame_store::record_failure(conn, account, now, threshold, lock, forget_after)?
+                }
+                None => 0,
+            };
+            Ok((address_failures, account_failures))
         })
         .await?;
-    if failures >= threshold {
-        tracing::warn!(key = %keys.address, failures, "login throttling engaged");
+    // The keys name an account by its id and an address; neither is a secret.
+    if address_failures >= threshold * ADDRESS_FACTOR {
+        tracing::warn!(key = %keys.address, failures = address_failures, "login throttling engaged");
     }
+    if let Some(account) = &keys.account
+        && account_failures >= threshold
+    {
+        tracing::warn!(key = %account, failures = account_failures, "login throttling engaged");
+    }
+    let failures = address_failures.max(account_failures);
     let delay = u64::try_from(failures.clamp(0, 5)).unwrap_or(0) * 100;
     tokio::time::sleep(Duration::from_millis(delay)).await;
     Ok(())

@@ -13,7 +13,7 @@ use std::fmt;
 use std::fs;
 use std::io::{ErrorKind, Write};
 use std::net::{IpAddr, SocketAddr};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use data_encoding::{BASE64, BASE64_NOPAD, BASE64URL, BASE64URL_NOPAD};
@@ -899,7 +899,13 @@ fn write_new_key(path: &Path) -> Result<[u8; 32], ConfigError> {
     aws_lc_rs::rand::fill(&mut key)
         .map_err(|_| not_written("the system random source failed".to_owned()))?;
     if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).map_err(|err| not_written(err.to_string()))?;
+        // A new data directory is the owner's alone: it holds this key, the SQLite database
+        // and the generated client secrets.
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(|err| not_written(err.to_string()))?;
     }
     // `create_new` fails rather than overwrite a key another process wrote meanwhile, and the
     // mode is set at creation so that the key is never readable by others, even briefly.

@@ -498,6 +498,11 @@ fn dev_key_is_generated_private_and_reused() {
     let second = load(Mode::Dev, None, &env).unwrap();
 
     assert_eq!(mode, 0o600);
+    let directory_mode = fs::metadata(&data_dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        directory_mode, 0o700,
+        "a new data directory is the owner's alone"
+    );
     assert_eq!(first.key_encryption_key, second.key_encryption_key);
     assert_ne!(first.key_encryption_key, [0; 32]);
     let stored = fs::read_to_string(&key_path).unwrap();
