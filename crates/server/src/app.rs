@@ -141,7 +141,9 @@ pub async fn serve(
 
 /// A TLS configuration from PEM files, with the aws-lc-rs provider named explicitly (the
 /// process may link another provider, and then rustls would not pick one by itself).
-fn rustls_config(files: &TlsFiles) -> anyhow::Result<axum_server::tls_rustls::RustlsConfig> {
+pub(crate) fn rustls_config(
+    files: &TlsFiles,
+) -> anyhow::Result<axum_server::tls_rustls::RustlsConfig> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 

@@ -344,6 +344,10 @@ fn admin_config(
 
 async fn start(config: Config, dev: bool) -> anyhow::Result<()> {
     init_logging(&config);
+    // A certificate or key that does not load stops start-up before anything is announced.
+    if let Some(files) = &config.tls {
+        crate::app::rustls_config(files)?;
+    }
     let sesame = Sesame::build(&config).await?;
     let listener = std::net::TcpListener::bind(config.http_addr).with_context(|| {
         format!(

@@ -163,3 +163,27 @@ async fn json_logs_are_one_object_per_line_on_standard_error() {
 }
 
 on_both_backends!(metrics_count_requests_tokens_and_logins);
+
+#[test]
+fn an_unusable_certificate_stops_start_up_before_the_banner() {
+    let data_dir = crate::harness::unique_temp_dir();
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let not_pem = data_dir.join("not-a-certificate.txt");
+    std::fs::write(&not_pem, "this is not PEM\n").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sesame"))
+        .arg("start-dev")
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .env("SESAME_DATA_DIR", &data_dir)
+        .env("SESAME_HTTP_PORT", crate::demo::free_port().to_string())
+        .env("SESAME_DEMO_PORTAL", "off")
+        .env("SESAME_TLS_CERT", &not_pem)
+        .env("SESAME_TLS_KEY", &not_pem)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stdout}{stderr}");
+    assert!(!stdout.contains("Sésame is running"), "{stdout}");
+    assert!(stderr.contains("tls."), "{stderr}");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
