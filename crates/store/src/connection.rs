@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::{PgConnection, SqliteConnection};
@@ -62,6 +63,15 @@ impl Database {
     pub fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let is_postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
         let url = url.strip_prefix("sqlite://").unwrap_or(url);
+        // The pool's own error names no cause (a connection of several backends tries each of
+        // them), after waiting for its timeout: one direct connection first says at once what
+        // is wrong, such as a refused connection or a directory that does not exist.
+        let probe = if is_postgres {
+            PgConnection::establish(url).map(drop)
+        } else {
+            SqliteConnection::establish(url).map(drop)
+        };
+        probe.map_err(|err| StoreError::Unavailable(err.to_string()))?;
         let manager = ConnectionManager::<DbConnection>::new(url);
         let builder = Pool::builder()
             .max_size(if is_postgres {
