@@ -31,7 +31,7 @@ use sesame_oidc::authorize::{NewLogin, live_session, open_login, server_error_pa
 use sesame_oidc::cookies::{SESSION_COOKIE, read_cookie};
 use sesame_oidc::metrics::LoginOutcome;
 use sesame_oidc::pages::{error_page, page};
-use sesame_oidc::params::{Params, is_form};
+use sesame_oidc::params::{Params, ParamsError, is_form};
 use sesame_oidc::sha256_hex;
 use sesame_store::UserSessionRow;
 
@@ -229,20 +229,31 @@ pub(crate) async fn open_form(
     body: &Bytes,
 ) -> Result<(Console, Params), Response> {
     let console = open(actions, realm, headers, address, return_to).await?;
-    let form = read_form(headers, body);
+    let Some(form) = read_form(headers, body) else {
+        tracing::debug!(realm = %console.realm, ip = %console.address, "account form refused");
+        return Err(error_page(
+            &actions.provider,
+            StatusCode::BAD_REQUEST,
+            &console.locale,
+            "invalidRequestMessage",
+        ));
+    };
     if !console.is_csrf_valid(&form) {
         return Err(refuse_form(actions, &console));
     }
     Ok((console, form))
 }
 
-/// Reads a console form: `application/x-www-form-urlencoded`, no parameter twice; anything else
-/// is an empty form, which its CSRF check refuses.
-pub(crate) fn read_form(headers: &HeaderMap, body: &Bytes) -> Params {
-    is_form(headers)
-        .then(|| Params::parse(body).ok())
-        .flatten()
-        .unwrap_or_default()
+/// Reads a console form: `application/x-www-form-urlencoded`, no parameter twice. Another
+/// content type, or a repeated parameter, is an empty form, which its CSRF check refuses. Bytes
+/// that are not UTF-8 give `None`, answered with 400: read as an empty form, they would only
+/// say "form expired" to a browser that will send the same bytes again.
+pub(crate) fn read_form(headers: &HeaderMap, body: &Bytes) -> Option<Params> {
+    match is_form(headers).then(|| Params::parse(body)) {
+        Some(Ok(form)) => Some(form),
+        None | Some(Err(ParamsError::Repeated(_))) => Some(Params::default()),
+        Some(Err(ParamsError::NotUtf8)) => None,
+    }
 }
 
 /// The answer to a console form without a valid CSRF token: nothing is changed.

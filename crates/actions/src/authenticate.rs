@@ -17,7 +17,7 @@ use sesame_oidc::cookies::{
 };
 use sesame_oidc::metrics::LoginOutcome;
 use sesame_oidc::pages::{authorization_response, error_page, found, page};
-use sesame_oidc::params::{Params, is_form};
+use sesame_oidc::params::{Params, ParamsError, is_form};
 use sesame_oidc::{ClientAddress, Provider, random_token, sha256_hex};
 use sesame_store::{AuthSessionRow, CredentialKind, StoreError, UserSessionRow};
 
@@ -118,10 +118,22 @@ pub(crate) async fn post_authenticate(
         Ok(step) => step,
         Err(err) => return server_error_page(&actions.provider, &err),
     };
-    let form = is_form(&headers)
-        .then(|| Params::parse(&body).ok())
-        .flatten()
-        .unwrap_or_default();
+    // A form that is not UTF-8 is refused, not read as an empty form: the browser would only be
+    // shown the step again, with nothing saying why. (A repeated field still reads as an empty
+    // form, which the CSRF check turns back to the current step.)
+    let form = match is_form(&headers).then(|| Params::parse(&body)) {
+        Some(Ok(form)) => form,
+        None | Some(Err(ParamsError::Repeated(_))) => Params::default(),
+        Some(Err(err @ ParamsError::NotUtf8)) => {
+            tracing::debug!(realm, ip = %login.address, reason = %err, "login form refused");
+            return error_page(
+                &actions.provider,
+                StatusCode::BAD_REQUEST,
+                &login.locale,
+                "invalidRequestMessage",
+            );
+        }
+    };
     let csrf_ok = form.get("csrf_token").is_some_and(|token| {
         constant_time_eq(token.as_bytes(), login.session.csrf_token.as_bytes())
     });

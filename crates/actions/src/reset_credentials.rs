@@ -14,7 +14,7 @@ use sesame_domain::{RequiredAction, constant_time_eq};
 use sesame_oidc::authorize::{AuthorizationRequest, server_error_page};
 use sesame_oidc::cookies::{AUTH_SESSION_COOKIE, read_cookie};
 use sesame_oidc::pages::{error_page, page};
-use sesame_oidc::params::{Params, is_form};
+use sesame_oidc::params::{Params, ParamsError, is_form};
 use sesame_oidc::sha256_hex;
 use sesame_store::AuthSessionRow;
 
@@ -44,10 +44,21 @@ pub(crate) async fn post_reset_credentials(
         Ok(shown) => shown,
         Err(response) => return response,
     };
-    let params = is_form(&headers)
-        .then(|| Params::parse(&body).ok())
-        .flatten()
-        .unwrap_or_default();
+    // A form that is not UTF-8 is refused rather than read as an empty one, which would show
+    // the form again with nothing saying why. A repeated field still reads as an empty form.
+    let params = match is_form(&headers).then(|| Params::parse(&body)) {
+        Some(Ok(params)) => params,
+        None | Some(Err(ParamsError::Repeated(_))) => Params::default(),
+        Some(Err(err @ ParamsError::NotUtf8)) => {
+            tracing::debug!(realm, reason = %err, "reset-credentials form refused");
+            return error_page(
+                provider,
+                StatusCode::BAD_REQUEST,
+                &shown.locale,
+                "invalidRequestMessage",
+            );
+        }
+    };
     let csrf_ok = params.get("csrf_token").is_some_and(|token| {
         constant_time_eq(token.as_bytes(), shown.session.csrf_token.as_bytes())
     });

@@ -1,7 +1,12 @@
 //! Required action UPDATE_PASSWORD: "Mise à jour du mot de passe".
 
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
 use serde_json::{Map, Value, json};
-use sesame_domain::{RealmSettings, RequiredAction, Secret, User, normalize_password};
+use sesame_domain::{
+    PasswordPolicy, RealmSettings, RequiredAction, Secret, User, normalize_password,
+};
 use sesame_oidc::authorize::server_error_page;
 use sesame_oidc::params::Params;
 
@@ -64,11 +69,11 @@ pub(crate) fn check_new_password(
     if password.is_empty() {
         return Err(refuse("password-new", "missingPasswordMessage", None));
     }
-    if let Err(rule) =
-        settings
-            .password_policy()
-            .check(password, &user.username, user.email.as_deref())
-    {
+    if let Err(rule) = realm_password_policy(&user.realm, settings).check(
+        password,
+        &user.username,
+        user.email.as_deref(),
+    ) {
         return Err(refuse("password-new", rule.message_key(), rule.parameter()));
     }
     if password != confirmation {
@@ -133,4 +138,24 @@ pub(crate) async fn submit(actions: &Actions, login: &mut Login, form: &Params) 
     tracing::info!(realm = %login.realm, user_id = %user.id, "password changed");
     login.flow.action_done(RequiredAction::UpdatePassword);
     Outcome::Advance
+}
+
+/// The realm's password policy for checking a new password. A policy stored before strict
+/// parsing may hold rules Sésame does not understand: the others still apply, and a warning
+/// names the first such rule, once per realm and policy string while the process runs.
+fn realm_password_policy(realm: &str, settings: &RealmSettings) -> PasswordPolicy {
+    static WARNED: Mutex<BTreeSet<(String, String)>> = Mutex::new(BTreeSet::new());
+    let (policy, error) = settings.password_policy();
+    if let Some(error) = error {
+        let key = (realm.to_owned(), settings.password_policy.clone());
+        let first_time = WARNED.lock().map_or(true, |mut warned| warned.insert(key));
+        if first_time {
+            tracing::warn!(
+                realm,
+                reason = %error,
+                "stored password policy has rules that are not enforced"
+            );
+        }
+    }
+    policy
 }

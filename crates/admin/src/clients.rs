@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sesame_actions::Actions;
-use sesame_domain::{Client, ClientAuthMethod, OperationType, ResourceType, Secret};
+use sesame_domain::{Client, ClientAuthMethod, OperationType, RedirectUri, ResourceType, Secret};
 use sesame_oidc::ClientAddress;
 
 use crate::AdminError;
@@ -365,10 +365,15 @@ fn apply(client: &mut Client, representation: &ClientRepresentation) -> Result<(
         client.secret_sha256 = Some(sesame_oidc::sha256_hex(secret.expose()));
     }
     if let Some(uris) = &representation.redirect_uris {
-        check_uris(uris)?;
+        check_uris("redirectUris", uris)?;
         client.redirect_uris = uris.clone();
     }
     if let Some(base_url) = &representation.base_url {
+        if !base_url.is_empty() {
+            RedirectUri::check_base_url(base_url).map_err(|err| {
+                AdminError::BadRequest(format!("baseUrl: {base_url} is refused: {err}"))
+            })?;
+        }
         client.base_url = Some(base_url.clone()).filter(|url| !url.is_empty());
     }
     if let Some(enabled) = representation.standard_flow_enabled {
@@ -384,7 +389,7 @@ fn apply(client: &mut Client, representation: &ClientRepresentation) -> Result<(
                 .filter(|uri| !uri.is_empty())
                 .map(str::to_owned)
                 .collect();
-            check_uris(&uris)?;
+            check_uris(POST_LOGOUT_REDIRECT_URIS, &uris)?;
             client.post_logout_redirect_uris = uris;
         }
         if let Some(method) = attributes.get(PKCE_METHOD) {
@@ -417,15 +422,11 @@ fn apply(client: &mut Client, representation: &ClientRepresentation) -> Result<(
     Ok(())
 }
 
-fn check_uris(uris: &[String]) -> Result<(), AdminError> {
+/// Refuses the first URI that cannot be registered, naming the field it came from.
+fn check_uris(field: &str, uris: &[String]) -> Result<(), AdminError> {
     for uri in uris {
-        let valid = url::Url::parse(uri).is_ok_and(|parsed| parsed.fragment().is_none())
-            && !uri.contains('*');
-        if !valid {
-            return Err(AdminError::BadRequest(format!(
-                "{uri} is not an absolute URI without fragment or wildcard"
-            )));
-        }
+        RedirectUri::check_registration(uri)
+            .map_err(|err| AdminError::BadRequest(format!("{field}: {uri} is refused: {err}")))?;
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ mod user;
 
 pub use client::{Client, ClientAuthMethod};
 pub use event::{AuditEvent, EventKind, EventType, OperationType, ResourceType};
-pub use password_policy::{PasswordPolicy, PasswordRule, normalize_password};
+pub use password_policy::{PasswordPolicy, PasswordPolicyError, PasswordRule, normalize_password};
 pub use pkce::{CodeChallenge, CodeVerifier, PkceError};
 pub use realm::{MailSettings, OtpPolicy, RealmSettings, RequiredAction, SigningAlgorithm};
 pub use redirect_uri::{RedirectUri, RedirectUriError};

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::PasswordPolicy;
+use crate::{PasswordPolicy, PasswordPolicyError};
 
 /// The settings of one realm. Durations are in seconds, as in Keycloak's representation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,9 +127,11 @@ impl RealmSettings {
             .to_owned()
     }
 
-    /// The realm's password policy, parsed from its policy string.
-    pub fn password_policy(&self) -> PasswordPolicy {
-        PasswordPolicy::parse(&self.password_policy)
+    /// The realm's password policy, parsed from its policy string, with the rules it could not
+    /// understand. [`Self::validate`] refuses such a string, but one stored before strict parsing
+    /// still applies the rules it understands; the caller should report the error.
+    pub fn password_policy(&self) -> (PasswordPolicy, Option<PasswordPolicyError>) {
+        PasswordPolicy::parse_known_rules(&self.password_policy)
     }
 
     /// The OTP parameters of the realm.
@@ -167,6 +169,9 @@ impl RealmSettings {
                 return Err(format!("{name} must be between 1 second and 10 years"));
             }
         }
+        // Dropping a rule not understood would leave the realm weaker than written.
+        PasswordPolicy::parse(&self.password_policy)
+            .map_err(|err| format!("passwordPolicy: {err}"))?;
         if !matches!(self.otp_policy_digits, 6 | 8) {
             return Err("otpPolicyDigits must be 6 or 8".to_owned());
         }

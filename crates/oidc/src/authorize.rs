@@ -18,8 +18,34 @@ use sesame_store::{AuthSessionRow, AuthorizationCodeRow, GrantRow, UserSessionRo
 use crate::cookies::{AUTH_SESSION_COOKIE, SESSION_COOKIE, read_cookie, set_cookie};
 use crate::error::{ErrorCode, OAuthError};
 use crate::pages::{ResponseMode, authorization_response, error_page, found};
-use crate::params::{Params, is_form};
+use crate::params::{Params, ParamsError, is_form};
 use crate::{Provider, random_token, sha256_hex};
+
+/// The largest query string or form body accepted at the authorization endpoint, in bytes:
+/// 16 KiB. A request above it gets an error page, never a redirect, since nothing in it has
+/// been checked yet.
+pub const MAX_AUTHORIZATION_REQUEST_BYTES: usize = 16 * 1024;
+
+/// The longest value accepted, in bytes, for each parameter of an authorization request that is
+/// stored with the login session. The session lives for the realm's
+/// `access_code_lifespan_login` (30 minutes by default) before anyone has signed in, so without
+/// these limits any visitor could make the server store as much as it would accept. A longer
+/// value is refused with `invalid_request` (RFC 6749 §4.1.2.1), sent back to the client; an
+/// over-long `state` is then not echoed back. `client_id`, `redirect_uri`, `prompt`, `max_age`
+/// and `kc_action` are checked against known values instead, and other parameters are not kept.
+pub const MAX_PARAMETER_BYTES: [(&str, usize); 7] = [
+    // Clients often carry a signed or encrypted blob of their own state here.
+    ("state", 2048),
+    ("nonce", 2048),
+    // Space-separated scope names; room for many custom scopes.
+    ("scope", 1024),
+    // An S256 challenge is 43 characters (RFC 7636 §4.2 allows at most 128).
+    ("code_challenge", 512),
+    // A username or an e-mail address (at most 254 characters, RFC 5321 §4.5.3.1).
+    ("login_hint", 512),
+    ("ui_locales", 512),
+    ("acr_values", 512),
+];
 
 /// A validated authorization request, kept with the login session while the user signs in.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,8 +87,8 @@ pub async fn get_auth(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let params = Params::parse(query.unwrap_or_default().as_bytes());
-    authorize(&provider, &realm, params, &headers).await
+    let query = query.unwrap_or_default();
+    authorize(&provider, &realm, query.as_bytes(), &headers).await
 }
 
 /// `POST /realms/{realm}/protocol/openid-connect/auth` (OIDC Core §3.1.2.1 allows both).
@@ -80,13 +106,14 @@ pub async fn post_auth(
             "invalidRequestMessage",
         );
     }
-    authorize(&provider, &realm, Params::parse(&body), &headers).await
+    authorize(&provider, &realm, &body, &headers).await
 }
 
+/// Answers an authorization request given as its raw query string or form body.
 async fn authorize(
     provider: &Provider,
     realm_name: &str,
-    params: Result<Params, crate::params::RepeatedParam>,
+    raw_params: &[u8],
     headers: &HeaderMap,
 ) -> Response {
     let settings = match provider.realm(realm_name).await {
@@ -101,17 +128,14 @@ async fn authorize(
         }
         Err(err) => return server_error_page(provider, &err),
     };
-    let Ok(params) = params else {
-        tracing::debug!(
-            realm = realm_name,
-            "authorization request with a repeated parameter"
-        );
-        return error_page(
-            provider,
-            StatusCode::BAD_REQUEST,
-            &settings.default_locale,
-            "invalidRequestMessage",
-        );
+    let params = if raw_params.len() > MAX_AUTHORIZATION_REQUEST_BYTES {
+        Err(None)
+    } else {
+        Params::parse(raw_params).map_err(Some)
+    };
+    let params = match params {
+        Ok(params) => params,
+        Err(err) => return refuse_unparsed(provider, realm_name, &settings, err.as_ref()),
     };
     let locale = provider.page_locale(&settings, headers, params.get("ui_locales"));
 
@@ -222,6 +246,25 @@ async fn authorize(
     start_login(provider, realm_name, &settings, &request, now).await
 }
 
+/// The error page for a request whose parameters could not be read (`None`: it is larger than
+/// [`MAX_AUTHORIZATION_REQUEST_BYTES`]). Its client and redirect URI are unknown, so there is no
+/// redirect.
+fn refuse_unparsed(
+    provider: &Provider,
+    realm: &str,
+    settings: &RealmSettings,
+    err: Option<&ParamsError>,
+) -> Response {
+    let reason = err.map_or("the request is too large", ParamsError::description);
+    tracing::debug!(realm, reason, "authorization request refused");
+    error_page(
+        provider,
+        StatusCode::BAD_REQUEST,
+        &settings.default_locale,
+        "invalidRequestMessage",
+    )
+}
+
 /// Checks every parameter after the client and redirect URI are trusted.
 fn validate(
     params: &Params,
@@ -229,6 +272,15 @@ fn validate(
     redirect_uri: &RedirectUri,
     response_mode: ResponseMode,
 ) -> Result<AuthorizationRequest, OAuthError> {
+    if MAX_PARAMETER_BYTES
+        .iter()
+        .any(|(name, limit)| params.get(name).is_some_and(|value| value.len() > *limit))
+    {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "a parameter is longer than this server accepts",
+        ));
+    }
     if params.has("request") {
         return Err(OAuthError::new(
             ErrorCode::RequestNotSupported,
@@ -493,7 +545,11 @@ fn error_response(
         "authorization request refused"
     );
     let mut response_params = error.to_params();
-    if let Some(state) = params.get("state") {
+    // An over-long state is refused, not echoed: it would only make the redirect as long.
+    if let Some(state) = params
+        .get("state")
+        .filter(|state| state.len() <= max_parameter_bytes("state"))
+    {
         response_params.push(("state", state.to_owned()));
     }
     response_params.push(("iss", provider.issuer(realm)));
@@ -526,6 +582,14 @@ pub async fn live_session(
             Ok(user.filter(|user| user.enabled).map(|_| session))
         })
         .await
+}
+
+/// The limit [`MAX_PARAMETER_BYTES`] sets for a parameter; unlimited for one it does not list.
+fn max_parameter_bytes(name: &str) -> usize {
+    MAX_PARAMETER_BYTES
+        .iter()
+        .find(|(limited, _)| *limited == name)
+        .map_or(usize::MAX, |(_, limit)| *limit)
 }
 
 async fn find_client(

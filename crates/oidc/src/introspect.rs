@@ -44,7 +44,7 @@ async fn introspect(
         ));
     }
     let params = Params::parse(body)
-        .map_err(|_| OAuthError::new(ErrorCode::InvalidRequest, "a parameter is repeated"))?;
+        .map_err(|err| OAuthError::new(ErrorCode::InvalidRequest, err.description()))?;
     let endpoint = format!(
         "{}/protocol/openid-connect/token/introspect",
         provider.issuer(realm)

@@ -116,6 +116,9 @@ pub fn issue_tokens(
                 id.insert("nonce".into(), json!(nonce));
             }
             id.insert("azp".into(), json!(client.client_id));
+            // Keycloak's claim: with the header's `typ`, what tells an ID token from an access
+            // token signed by the same key (RP-initiated logout trusts only ID tokens).
+            id.insert("typ".into(), json!("ID"));
             id.insert("at_hash".into(), json!(at_hash(&access_token)));
             if let Some(session_id) = &grant.session_id {
                 id.insert("sid".into(), json!(session_id));

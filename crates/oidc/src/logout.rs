@@ -1,8 +1,11 @@
 //! RP-initiated logout ([OpenID Connect RP-Initiated Logout 1.0](https://openid.net/specs/openid-connect-rpinitiated-1_0.html)).
 //!
-//! With an `id_token_hint` (expired ones are accepted: they only identify), the session ends at
-//! once. Without one, a confirmation page protects the user from being signed out by any page
-//! that links here. `post_logout_redirect_uri` must be registered by the client exactly.
+//! The session ends at once only when `id_token_hint` is an ID token of this realm (expired ones
+//! are accepted: they only identify, §2) naming the user of the browser's session, and its
+//! session when it has a `sid`. Any other signed token, such as an access token, or an ID token
+//! of someone else leads to a confirmation page, which protects the user from being signed out
+//! by any page or API consumer that links here. `post_logout_redirect_uri` must be registered
+//! by the client exactly.
 
 use std::sync::Arc;
 
@@ -11,11 +14,13 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Value, json};
-use sesame_domain::{AuditEvent, EventType, RealmSettings, constant_time_eq};
+use sesame_domain::{AuditEvent, EventType, RealmSettings, RedirectUri, constant_time_eq};
+use sesame_store::UserSessionRow;
 
 use crate::access::verify_signed;
 use crate::authorize::live_session;
 use crate::cookies::{SESSION_COOKIE, read_cookie, set_cookie};
+use crate::jwt::UnverifiedJwt;
 use crate::pages::{error_page, found, page};
 use crate::params::{Params, is_form};
 use crate::{ClientAddress, Provider, audit, random_token};
@@ -88,9 +93,9 @@ async fn logout(
     };
 
     // Who the hint names. Its expiry does not matter; its signature and issuer do.
-    let hint = match params.get("id_token_hint") {
+    let verified_hint = match params.get("id_token_hint") {
         Some(hint) => match verify_signed(provider, realm, &settings, hint).await {
-            Ok(jwt) => Some(jwt.claims),
+            Ok(jwt) => Some(jwt),
             Err(err) => {
                 tracing::debug!(realm, reason = %err, "logout with an invalid id_token_hint");
                 return bad_request();
@@ -98,11 +103,17 @@ async fn logout(
         },
         None => None,
     };
-    let hint_client = hint.as_ref().and_then(|claims| match claims.get("aud") {
-        Some(Value::String(aud)) => Some(aud.clone()),
-        Some(Value::Array(auds)) => auds.first().and_then(Value::as_str).map(str::to_owned),
-        _ => None,
-    });
+    let hint_client = verified_hint
+        .as_ref()
+        .and_then(|jwt| match jwt.claims.get("aud") {
+            Some(Value::String(aud)) => Some(aud.clone()),
+            Some(Value::Array(auds)) => auds.first().and_then(Value::as_str).map(str::to_owned),
+            _ => None,
+        });
+    let id_token_hint = verified_hint.as_ref().and_then(IdTokenHint::from_jwt);
+    if verified_hint.is_some() && id_token_hint.is_none() {
+        tracing::debug!(realm, "logout hint is a token of ours but not an ID token");
+    }
     let client_id = match (params.get("client_id"), hint_client.as_deref()) {
         (Some(param), Some(from_hint)) if param != from_hint => return bad_request(),
         (Some(param), _) => Some(param.to_owned()),
@@ -120,11 +131,13 @@ async fn logout(
                 .run(move |conn| sesame_store::find_client(conn, &realm_name, &client_id))
                 .await;
             match client {
+                // A dangerous URI stored before registration checked schemes is not followed.
                 Ok(Some(client))
                     if client
                         .post_logout_redirect_uris
                         .iter()
-                        .any(|registered| registered == uri) =>
+                        .any(|registered| registered == uri)
+                        && RedirectUri::check_registration(uri).is_ok() =>
                 {
                     Some(uri.to_owned())
                 }
@@ -142,17 +155,30 @@ async fn logout(
         None => None,
     };
 
-    if hint.is_none() {
+    let browser_session =
+        match live_session(provider, realm, &settings, headers, provider.clock.now()).await {
+            Ok(session) => session,
+            Err(err) => return crate::authorize::server_error_page(provider, &err),
+        };
+    let trusted_hint =
+        id_token_hint.filter(|hint| hint.names_the_session_of(browser_session.as_ref()));
+    if trusted_hint.is_none() {
         // The confirmation form carries the token of its double-submit cookie; nothing else can.
         let confirmed = is_post && csrf_matches(headers, params.get("csrf_token"));
         if !confirmed {
-            return confirmation_page(provider, realm, &settings, &locale, &params);
+            return confirmation_page(
+                provider,
+                (realm, &settings),
+                &locale,
+                &params,
+                client_id.as_deref(),
+            );
         }
     }
 
     let event = audit::event(provider, realm, EventType::Logout, address);
     let event = event.client(client_id.as_deref().unwrap_or_default());
-    let ended = end_sessions(provider, &settings, headers, hint.as_ref(), event).await;
+    let ended = end_sessions(provider, browser_session, trusted_hint.as_ref(), event).await;
     if let Err(err) = ended {
         return crate::authorize::server_error_page(provider, &err);
     }
@@ -181,31 +207,66 @@ async fn logout(
     response
 }
 
-/// Ends the session the hint names (its `sid`, if it belongs to the hint's user) and the
-/// browser's own session when it is the same user's, or any browser session when confirmed.
+/// An `id_token_hint` that is one of our ID tokens, as [`IdTokenHint::from_jwt`] recognises them.
+struct IdTokenHint {
+    /// `sub`: the user.
+    subject: String,
+    /// `sid`: the browser session it was issued in, when there was one.
+    session_id: Option<String>,
+}
+
+impl IdTokenHint {
+    /// Recognises an ID token among the tokens the realm signs (its signature and issuer are
+    /// already checked). Access tokens are signed by the same keys, so the signature alone
+    /// proves nothing: an API consumer holds access tokens of its own. An ID token has the
+    /// header `typ` `JWT` (access tokens: `at+jwt`, RFC 9068 §2.1), the claim `typ` `ID`, a
+    /// single audience that is also its `azp`, and no `scope` or `client_id`, which every
+    /// access token carries.
+    fn from_jwt(jwt: &UnverifiedJwt) -> Option<Self> {
+        let claims = &jwt.claims;
+        let text = |name: &str| claims.get(name).and_then(Value::as_str);
+        let is_id_token = jwt.typ() == Some("JWT")
+            && text("typ") == Some("ID")
+            && text("aud").is_some_and(|aud| Some(aud) == text("azp"))
+            && !claims.contains_key("scope")
+            && !claims.contains_key("client_id");
+        if !is_id_token {
+            return None;
+        }
+        Some(Self {
+            subject: text("sub")?.to_owned(),
+            session_id: text("sid").map(str::to_owned),
+        })
+    }
+
+    /// Whether the hint speaks of the browser's session: same user, and same session when the
+    /// hint names one. Without a browser session, only the hint's own session can end, and
+    /// [`end_sessions`] checks that it belongs to the hint's user.
+    fn names_the_session_of(&self, browser_session: Option<&UserSessionRow>) -> bool {
+        browser_session.is_none_or(|session| {
+            session.user_id == self.subject
+                && self
+                    .session_id
+                    .as_ref()
+                    .is_none_or(|sid| *sid == session.id)
+        })
+    }
+}
+
+/// Ends the browser's session and the session the trusted hint names (its `sid`, if it belongs
+/// to the hint's user). The caller checked that a hint names the browser's user, or that the
+/// user confirmed.
 async fn end_sessions(
     provider: &Provider,
-    settings: &RealmSettings,
-    headers: &HeaderMap,
-    hint: Option<&serde_json::Map<String, Value>>,
+    browser_session: Option<UserSessionRow>,
+    hint: Option<&IdTokenHint>,
     event: AuditEvent,
 ) -> Result<(), sesame_store::StoreError> {
     let (realm, now) = (event.realm.as_str(), event.time);
-    let browser_session = live_session(provider, realm, settings, headers, now).await?;
-    let hint_subject = hint
-        .and_then(|claims| claims.get("sub"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let hint_sid = hint
-        .and_then(|claims| claims.get("sid"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let hint_subject = hint.map(|hint| hint.subject.clone());
+    let hint_sid = hint.and_then(|hint| hint.session_id.clone());
     let mut to_end = Vec::new();
-    if let Some(session) = browser_session
-        && hint_subject
-            .as_ref()
-            .is_none_or(|subject| *subject == session.user_id)
-    {
+    if let Some(session) = browser_session {
         to_end.push((session.id, session.user_id));
     }
     let realm_name = realm.to_owned();
@@ -227,7 +288,9 @@ async fn end_sessions(
                 }
                 for (session_id, user_id) in &to_end {
                     sesame_store::end_user_session(conn, session_id, now)?;
-                    let ended = event.clone().user_id(user_id).session(session_id);
+                    let mut ended = event.clone().user_id(user_id).session(session_id);
+                    // One event per session ended, each with its own id.
+                    ended.id = crate::new_id();
                     sesame_store::insert_event(conn, &ended)?;
                     tracing::info!(realm = %realm_name, session_id, "browser session ended by logout");
                 }
@@ -237,26 +300,27 @@ async fn end_sessions(
         .await
 }
 
+/// The page asking the user to confirm. `client_id` is the one of the request or of its hint,
+/// so that the confirmed form can still check `post_logout_redirect_uri`.
 fn confirmation_page(
     provider: &Provider,
-    realm: &str,
-    settings: &RealmSettings,
+    (realm, settings): (&str, &RealmSettings),
     locale: &str,
     params: &Params,
+    client_id: Option<&str>,
 ) -> Response {
     let csrf_token = random_token(32);
     let fields: Vec<Value> = [
-        "client_id",
-        "post_logout_redirect_uri",
-        "state",
-        "ui_locales",
+        ("client_id", client_id),
+        (
+            "post_logout_redirect_uri",
+            params.get("post_logout_redirect_uri"),
+        ),
+        ("state", params.get("state")),
+        ("ui_locales", params.get("ui_locales")),
     ]
     .into_iter()
-    .filter_map(|name| {
-        params
-            .get(name)
-            .map(|value| json!({ "name": name, "value": value }))
-    })
+    .filter_map(|(name, value)| value.map(|value| json!({ "name": name, "value": value })))
     .collect();
     let context = json!({
         "realm_name": settings.shown_name(realm),

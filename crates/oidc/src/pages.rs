@@ -4,6 +4,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde_json::json;
+use sesame_domain::RedirectUri;
 
 use crate::Provider;
 use crate::error::no_store;
@@ -35,7 +36,8 @@ pub fn error_page(
     )
 }
 
-/// Renders a login-UI template; a rendering failure is logged and becomes a plain 500.
+/// Renders a login-UI template. A rendering failure is logged and becomes the error page with
+/// status 500; only when that page cannot be rendered either is the answer a plain 500.
 pub fn page(
     provider: &Provider,
     status: StatusCode,
@@ -43,10 +45,17 @@ pub fn page(
     locale: &str,
     context: &serde_json::Value,
 ) -> Response {
-    match provider.ui.render(template, locale, context) {
-        Ok(html) => (status, no_store(), Html(html)).into_response(),
+    let err = match provider.ui.render(template, locale, context) {
+        Ok(html) => return (status, no_store(), Html(html)).into_response(),
+        Err(err) => err,
+    };
+
+    tracing::error!(template, error = %err, "page rendering failed");
+    let context = json!({ "title": "errorTitle", "message": "internalServerErrorMessage" });
+    match provider.ui.render("error.html", locale, &context) {
+        Ok(html) => (StatusCode::INTERNAL_SERVER_ERROR, no_store(), Html(html)).into_response(),
         Err(err) => {
-            tracing::error!(template, error = %err, "page rendering failed");
+            tracing::error!(template = "error.html", error = %err, "page rendering failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }
     }
@@ -59,6 +68,26 @@ pub fn authorization_response(
     mode: ResponseMode,
     params: &[(&str, String)],
 ) -> Response {
+    // Registration refuses URIs a browser would run (`javascript:`, `data:`…), but a database
+    // may still hold one registered before that check. The form-post page can only post to a
+    // web URL (its template refuses anything else), so a native app's scheme is refused there.
+    let acceptable = match mode {
+        ResponseMode::Query => RedirectUri::check_registration(redirect_uri).is_ok(),
+        ResponseMode::FormPost => RedirectUri::is_web(redirect_uri),
+    };
+    if !acceptable {
+        tracing::warn!(
+            ?mode,
+            "stored redirect URI refused for the authorization response"
+        );
+        return error_page(
+            provider,
+            StatusCode::BAD_REQUEST,
+            "fr",
+            "invalidRedirectUriMessage",
+        );
+    }
+
     match mode {
         ResponseMode::Query => {
             let Ok(mut url) = url::Url::parse(redirect_uri) else {

@@ -43,7 +43,7 @@ async fn revoke(
         ));
     }
     let params = Params::parse(body)
-        .map_err(|_| OAuthError::new(ErrorCode::InvalidRequest, "a parameter is repeated"))?;
+        .map_err(|err| OAuthError::new(ErrorCode::InvalidRequest, err.description()))?;
     let endpoint = format!("{}/protocol/openid-connect/revoke", provider.issuer(realm));
     let client = authenticate_client(provider, realm, headers, &params, &endpoint).await?;
     let token = params.get("token").ok_or(OAuthError::new(

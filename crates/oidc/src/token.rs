@@ -48,7 +48,7 @@ async fn token(
         ));
     }
     let params = Params::parse(body)
-        .map_err(|_| OAuthError::new(ErrorCode::InvalidRequest, "a parameter is repeated"))?;
+        .map_err(|err| OAuthError::new(ErrorCode::InvalidRequest, err.description()))?;
     let endpoint = format!("{}/protocol/openid-connect/token", provider.issuer(realm));
     let client = authenticate_client(provider, realm, headers, &params, &endpoint).await?;
 

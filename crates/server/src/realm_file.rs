@@ -10,9 +10,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use url::Url;
 
-use sesame_domain::{Client, ClientAuthMethod, RealmSettings, Secret};
+use sesame_domain::{Client, ClientAuthMethod, RealmSettings, RedirectUri, Secret};
 use sesame_oidc::{new_id, random_token, sha256_hex};
 use sesame_store::{DbConnection, StoreError};
 
@@ -568,19 +567,17 @@ fn check_client(index: usize, raw: RawClient) -> Result<ClientFile, RealmFileErr
         ("postLogoutRedirectUris", &raw.post_logout_redirect_uris),
     ] {
         for uri in uris {
-            check_redirect_uri(uri)
+            RedirectUri::check_registration(uri)
                 .map_err(|reason| error(field, &format!("{uri:?}: {reason}")))?;
         }
     }
     if let Some(base_url) = &raw.base_url {
-        let acceptable = Url::parse(base_url)
-            .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.fragment().is_none());
-        if !acceptable {
-            return Err(error(
+        RedirectUri::check_base_url(base_url).map_err(|_| {
+            error(
                 "baseUrl",
                 "expected an absolute http(s) URL without fragment",
-            ));
-        }
+            )
+        })?;
     }
 
     Ok(ClientFile {
@@ -602,19 +599,6 @@ fn check_client(index: usize, raw: RawClient) -> Result<ClientFile, RealmFileErr
         jwks: raw.jwks,
         realm_admin,
     })
-}
-
-fn check_redirect_uri(uri: &str) -> Result<(), &'static str> {
-    // Redirect URIs are matched exactly (RFC 6749 §3.1.2, OAuth security BCP §4.1.3): a
-    // Keycloak-style wildcard would never match anything, so it is refused up front.
-    if uri.contains('*') {
-        return Err("wildcards are not supported, redirect URIs match exactly");
-    }
-    let url = Url::parse(uri).map_err(|_| "expected an absolute URI")?;
-    if url.fragment().is_some() {
-        return Err("a redirect URI cannot have a fragment (RFC 6749 §3.1.2)");
-    }
-    Ok(())
 }
 
 fn is_sha256_hex(text: &str) -> bool {

@@ -449,3 +449,17 @@ fn overwrite_of_a_missing_realm_creates_it() {
     assert_eq!(client.secret_sha256, None);
     assert_eq!(client.id.len(), 36);
 }
+
+#[test]
+fn password_policy_with_a_rule_not_understood_names_it() {
+    check(
+        "realm = \"r\"\npasswordPolicy = \"length(12) and bogus\"",
+        "realm settings: passwordPolicy: unknown password policy rule \"bogus\" \
+         (supported: length, maxLength, notUsername, notEmail, digits)",
+    );
+    check(
+        "realm = \"r\"\npasswordPolicy = \"length(abc)\"",
+        "realm settings: passwordPolicy: password policy rule \"length(abc)\" takes a whole \
+         number, as in length(12)",
+    );
+}

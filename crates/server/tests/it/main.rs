@@ -46,6 +46,8 @@ mod pages;
 mod private_key_jwt;
 mod python_keycloak;
 mod reset;
+mod security_fixes_input;
+mod security_fixes_logout;
 mod strong_login;
 mod themes;
 // `pub`: the harness is the API every topic codes against; helpers one topic does not use are
