@@ -96,7 +96,10 @@ impl Sesame {
                     .route("/metrics", get(get_metrics))
                     .with_state(self.provider.clone()),
             )
-            .fallback(not_found)
+            .fallback({
+                let provider = self.provider.clone();
+                move |headers: axum::http::HeaderMap| not_found(provider, headers)
+            })
             .layer(middleware::from_fn(security_headers))
             .layer(middleware::from_fn_with_state(
                 self.provider.clone(),
@@ -360,7 +363,22 @@ async fn get_metrics(State(provider): State<Arc<Provider>>) -> Response {
         .into_response()
 }
 
-async fn not_found() -> Response {
+/// An unknown path: a page for a browser, in the language it asks for; JSON for a program.
+async fn not_found(provider: Arc<Provider>, headers: axum::http::HeaderMap) -> Response {
+    let wants_page = headers
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_page {
+        let settings = RealmSettings::default();
+        let locale = provider.page_locale(&settings, &headers, None);
+        return sesame_oidc::pages::error_page(
+            &provider,
+            StatusCode::NOT_FOUND,
+            &locale,
+            "pageNotFoundMessage",
+        );
+    }
     (
         StatusCode::NOT_FOUND,
         axum::Json(serde_json::json!({ "error": "not_found" })),

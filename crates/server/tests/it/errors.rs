@@ -1164,3 +1164,35 @@ fn query_value(url: &url::Url, name: &str) -> Option<String> {
         .find(|(key, _)| key == name)
         .map(|(_, value)| value.into_owned())
 }
+
+#[tokio::test]
+async fn unknown_paths_answer_a_page_to_browsers_and_json_to_programs() {
+    let server = TestServer::start(crate::harness::Backend::Sqlite).await;
+    let url = format!("{}/realms/test/account/nowhere", server.base_url);
+
+    let page = server
+        .http()
+        .get(&url)
+        .header(header::ACCEPT, "text/html,application/xhtml+xml")
+        .header(header::ACCEPT_LANGUAGE, "en")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert!(
+        page.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("The page you asked for does not exist."),
+        "{html}"
+    );
+
+    let json = server.http().get(&url).send().await.unwrap();
+    assert_eq!(json.status(), StatusCode::NOT_FOUND);
+    let body: Value = json.json().await.unwrap();
+    assert_eq!(body, json!({ "error": "not_found" }));
+}
