@@ -205,8 +205,8 @@ fn import_realm_files(
     files.sort();
     let mut conn = database.get()?;
     for path in files {
-        let file =
-            realm_file::read(&path).with_context(|| format!("realm file {}", path.display()))?;
+        // Its errors name the file already.
+        let file = realm_file::read(&path)?;
         check_theme(&file, themes).with_context(|| format!("realm file {}", path.display()))?;
         let outcome = realm_file::import(&mut conn, &file, false, now)
             .with_context(|| format!("importing realm file {}", path.display()))?;
@@ -464,7 +464,8 @@ pub(crate) fn import_realm_file(
 ) -> anyhow::Result<()> {
     let database = Database::connect(config.database_url.expose(), 2)?;
     database.migrate()?;
-    let file = realm_file::read(path).with_context(|| format!("realm file {}", path.display()))?;
+    // Its errors name the file already.
+    let file = realm_file::read(path)?;
     let themes = Ui::load(config.theme_dir.as_deref())
         .context("the theme could not be loaded (theme_dir)")?
         .themes();

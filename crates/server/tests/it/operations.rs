@@ -187,3 +187,22 @@ fn an_unusable_certificate_stops_start_up_before_the_banner() {
     assert!(stderr.contains("tls."), "{stderr}");
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+#[test]
+fn a_bad_realm_file_is_named_once_with_what_is_wrong() {
+    let data_dir = crate::harness::unique_temp_dir();
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let file = data_dir.join("bad-realm.toml");
+    std::fs::write(&file, "realm = \"x\"\npasswordPolicy = \"lenght(3)\"\n").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sesame"))
+        .args(["realm", "import"])
+        .arg(&file)
+        .env("SESAME_DATA_DIR", &data_dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert_eq!(stderr.matches("bad-realm.toml").count(), 1, "{stderr}");
+    assert!(stderr.contains("lenght(3)"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
