@@ -55,6 +55,10 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../themes/base/login/_alerts.html"),
     ),
     (
+        "login/_new_password_fields.html",
+        include_str!("../../../themes/base/login/_new_password_fields.html"),
+    ),
+    (
         "login/login-otp.html",
         include_str!("../../../themes/base/login/login-otp.html"),
     ),
