@@ -35,6 +35,7 @@ pub use invite::{
     ActionsMailError, ActionsMailKind, ActionsMailRequest, SentActionsMail, send_actions_mail,
 };
 pub use passwords::{PasswordError, PasswordHasher};
+pub use update_password::realm_password_policy;
 
 /// What the login pages need.
 pub struct Actions {

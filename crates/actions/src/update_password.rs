@@ -143,7 +143,7 @@ pub(crate) async fn submit(actions: &Actions, login: &mut Login, form: &Params) 
 /// The realm's password policy for checking a new password. A policy stored before strict
 /// parsing may hold rules Sésame does not understand: the others still apply, and a warning
 /// names the first such rule, once per realm and policy string while the process runs.
-fn realm_password_policy(realm: &str, settings: &RealmSettings) -> PasswordPolicy {
+pub fn realm_password_policy(realm: &str, settings: &RealmSettings) -> PasswordPolicy {
     static WARNED: Mutex<BTreeSet<(String, String)>> = Mutex::new(BTreeSet::new());
     let (policy, error) = settings.password_policy();
     if let Some(error) = error {

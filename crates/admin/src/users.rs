@@ -1,7 +1,6 @@
 //! `/admin/realms/{realm}/users`: Keycloak's user representation.
 
-use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -497,7 +496,7 @@ pub(crate) async fn new_password(
     if normalized.trim().is_empty() {
         return Err(AdminError::BadRequest("the password is empty".to_owned()));
     }
-    if let Err(rule) = realm_password_policy(&user.realm, settings).check(
+    if let Err(rule) = sesame_actions::realm_password_policy(&user.realm, settings).check(
         &normalized,
         &user.username,
         user.email.as_deref(),
@@ -613,27 +612,4 @@ pub(crate) async fn put_execute_actions_email(
             ActionsMailError::Store(err) => AdminError::from(err),
         }),
     }
-}
-
-/// The realm's password policy for checking a new password. A policy stored before strict
-/// parsing may hold rules Sésame does not understand: the others still apply, and a warning
-/// names the first such rule, once per realm and policy string while the process runs.
-fn realm_password_policy(
-    realm: &str,
-    settings: &sesame_domain::RealmSettings,
-) -> sesame_domain::PasswordPolicy {
-    static WARNED: Mutex<BTreeSet<(String, String)>> = Mutex::new(BTreeSet::new());
-    let (policy, error) = settings.password_policy();
-    if let Some(error) = error {
-        let key = (realm.to_owned(), settings.password_policy.clone());
-        let first_time = WARNED.lock().map_or(true, |mut warned| warned.insert(key));
-        if first_time {
-            tracing::warn!(
-                realm,
-                reason = %error,
-                "stored password policy has rules that are not enforced"
-            );
-        }
-    }
-    policy
 }
